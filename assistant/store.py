@@ -1,0 +1,374 @@
+"""Chunks + vectors -> a persisted FAISS index, and back.
+
+Layout of an index folder (default `index/`):
+
+    CURRENT                  name of the live build folder (replaced atomically)
+    build-<time>-<id>/
+        manifest.json        model, dimension, corpus fingerprints, chunker settings, versions
+        documents.json       document metadata and text (offsets point into it)
+        chunks.json          chunks with section, kind, offsets and sentence spans
+        chunks.faiss         one unit vector per chunk
+        sentences.faiss      one unit vector per sentence, in chunk order
+
+A build is written into a hidden temporary folder, renamed, and only then made live by
+replacing CURRENT, so an interrupted build leaves the previous index usable. No pickle:
+everything loads without executing code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import platform
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from assistant.chunking import chunk_text
+from assistant.config import Settings
+from assistant.embedding import Embedder
+from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from assistant.ingest import Corpus, corpus_fingerprints, load_corpus
+from assistant.records import Chunk, Document
+
+FORMAT_VERSION = 1
+# Bump when chunking.py changes what it produces, so old indexes are rebuilt.
+CHUNKER_VERSION = 1
+POINTER = "CURRENT"
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceRef:
+    """A sentence of a chunk: `chunks[chunk_index]`, document offsets [start, end)."""
+
+    chunk_index: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    """Everything answering needs from disk, loaded once."""
+
+    path: Path
+    manifest: dict
+    documents: dict[str, Document]
+    chunks: tuple[Chunk, ...]
+    chunk_index: object  # faiss.Index over chunk vectors, row i = chunks[i]
+    sentence_index: object  # faiss.Index over sentence vectors, row j = sentences[j]
+    sentences: tuple[SentenceRef, ...]
+
+    @property
+    def dimension(self) -> int:
+        return int(self.manifest["model"]["dimension"])
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    """What `ensure_index` did, for the one-screen summary."""
+
+    path: Path
+    rebuilt: bool
+    reasons: tuple[str, ...]
+    documents: int
+    chunks: int
+    dimension: int
+    seconds: float
+    skipped: tuple[str, ...] = ()
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError:  # pragma: no cover - faiss-cpu is a dependency
+        raise IndexCorruptError("FAISS is not installed: pip install faiss-cpu") from None
+    return faiss
+
+
+def chunk_embedding_text(chunk: Chunk) -> str:
+    """What is embedded for a chunk: its section heading gives context the text often omits."""
+    return f"{chunk.section}\n{chunk.text}" if chunk.section else chunk.text
+
+
+def build_chunks(corpus: Corpus, settings: Settings) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for document in corpus.documents:
+        chunks.extend(
+            chunk_text(
+                document.text,
+                document.doc_id,
+                max_chars=settings.chunk_max_chars,
+                overlap_sentences=settings.chunk_overlap_sentences,
+            )
+        )
+    return chunks
+
+
+def make_faiss_index(vectors: np.ndarray, settings: Settings):
+    """An inner-product FAISS index over unit vectors: exact ("flat") or approximate ("hnsw")."""
+    faiss = _faiss()
+    dimension = vectors.shape[1]
+    if settings.index_type == "hnsw":
+        index = faiss.IndexHNSWFlat(dimension, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efSearch = settings.hnsw_ef_search
+    else:
+        index = faiss.IndexFlatIP(dimension)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for package in ("faiss-cpu", "sentence-transformers", "torch", "numpy", "baclofen-qa"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = "not installed"
+    return out
+
+
+def expected_manifest(settings: Settings, fingerprints: dict[str, str]) -> dict:
+    """The parts of a manifest that must match for an index to be usable with these settings."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "model": {"name": settings.model},
+        "index": {"type": settings.index_type, "hnsw_m": settings.hnsw_m if settings.index_type == "hnsw" else None},
+        "chunking": {
+            "max_chars": settings.chunk_max_chars,
+            "overlap_sentences": settings.chunk_overlap_sentences,
+            "chunker_version": CHUNKER_VERSION,
+        },
+        "corpus": {"files": fingerprints},
+    }
+
+
+def manifest_differences(manifest: dict, expected: dict) -> list[str]:
+    """Human-readable reasons why an index does not match the corpus and settings (empty: up to date)."""
+    reasons = []
+    if manifest.get("format_version") != expected["format_version"]:
+        reasons.append(f"index format {manifest.get('format_version')} != {expected['format_version']}")
+    if manifest.get("model", {}).get("name") != expected["model"]["name"]:
+        reasons.append(f"model changed: {manifest.get('model', {}).get('name')} -> {expected['model']['name']}")
+    for section in ("index", "chunking"):
+        old, new = manifest.get(section, {}), expected[section]
+        for key, value in new.items():
+            if old.get(key) != value:
+                reasons.append(f"{section} setting {key} changed: {old.get(key)} -> {value}")
+    old_files = manifest.get("corpus", {}).get("files", {})
+    new_files = expected["corpus"]["files"]
+    for doc_id in sorted(set(new_files) - set(old_files)):
+        reasons.append(f"new file {doc_id}")
+    for doc_id in sorted(set(old_files) - set(new_files)):
+        reasons.append(f"removed file {doc_id}")
+    for doc_id in sorted(set(old_files) & set(new_files)):
+        if old_files[doc_id] != new_files[doc_id]:
+            reasons.append(f"changed file {doc_id}")
+    return reasons
+
+
+def current_build(index_dir: Path) -> Path | None:
+    """The live build folder, or None when there is no index."""
+    pointer = index_dir / POINTER
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    path = index_dir / name
+    if not name or "/" in name or not path.is_dir():
+        raise IndexCorruptError(f"{pointer} points to a missing build ({name!r}). Rebuild: baclofen-qa index --rebuild")
+    return path
+
+
+def read_manifest(build: Path) -> dict:
+    try:
+        return json.loads((build / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(f"Cannot read {build / MANIFEST} ({exc}). Rebuild: baclofen-qa index --rebuild") from None
+
+
+def check_index(settings: Settings) -> list[str]:
+    """Reasons the index must be (re)built; empty when it is up to date. Does not load the model."""
+    build = current_build(settings.index_dir)
+    if build is None:
+        return [f"no index in {settings.index_dir}"]
+    manifest = read_manifest(build)
+    return manifest_differences(manifest, expected_manifest(settings, corpus_fingerprints(settings.corpus_dir)))
+
+
+@contextlib.contextmanager
+def _build_lock(index_dir: Path) -> Iterator[None]:
+    """One build at a time per index folder (a second `make run` waits instead of racing)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_json(path: Path, data) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def build_index(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    corpus: Corpus | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+) -> BuildReport:
+    """Read the corpus, chunk, embed and write a new index, then make it live atomically."""
+    started = time.perf_counter()
+    index_dir = settings.index_dir
+    with _build_lock(index_dir):
+        corpus = corpus or load_corpus(settings.corpus_dir)
+        fingerprints = corpus_fingerprints(settings.corpus_dir)
+        progress(f"Read {len(corpus.documents)} document(s) from {settings.corpus_dir}")
+        chunks = build_chunks(corpus, settings)
+        sentences = [SentenceRef(i, s, e) for i, c in enumerate(chunks) for s, e in c.sentences]
+        progress(f"Embedding {len(chunks)} chunks and {len(sentences)} sentences with {settings.model}")
+        chunk_vectors = embedder.encode([chunk_embedding_text(c) for c in chunks], show_progress=True)
+        documents = corpus.by_id()
+        sentence_vectors = embedder.encode(
+            [documents[chunks[s.chunk_index].doc_id].text[s.start:s.end] for s in sentences], show_progress=True
+        )
+
+        faiss = _faiss()
+        staging = index_dir / f".tmp-build-{uuid.uuid4().hex[:8]}"
+        staging.mkdir(parents=True)
+        try:
+            faiss.write_index(make_faiss_index(chunk_vectors, settings), str(staging / "chunks.faiss"))
+            faiss.write_index(make_faiss_index(sentence_vectors, settings), str(staging / "sentences.faiss"))
+            _write_json(staging / "documents.json", [asdict(d) for d in corpus.documents])
+            _write_json(staging / "chunks.json", [asdict(c) for c in chunks])
+            manifest = expected_manifest(settings, fingerprints)
+            manifest["model"].update({"dimension": embedder.dimension, "normalized": True})
+            manifest.update(
+                metric="inner_product",
+                counts={"documents": len(corpus.documents), "chunks": len(chunks), "sentences": len(sentences)},
+                skipped=[asdict(s) for s in corpus.skipped],
+                versions=_versions(),
+                built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                build_seconds=round(time.perf_counter() - started, 2),
+            )
+            _write_json(staging / MANIFEST, manifest)  # written last: a build folder with a manifest is complete
+            final = index_dir / f"build-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+            staging.rename(final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        pointer_tmp = index_dir / f".{POINTER}.tmp"
+        pointer_tmp.write_text(final.name + "\n", encoding="utf-8")
+        os.replace(pointer_tmp, index_dir / POINTER)  # the atomic switch to the new build
+        _remove_old_builds(index_dir, keep=final.name)
+    return BuildReport(
+        path=final,
+        rebuilt=True,
+        reasons=(),
+        documents=len(corpus.documents),
+        chunks=len(chunks),
+        dimension=embedder.dimension,
+        seconds=time.perf_counter() - started,
+        skipped=tuple(f"{s.path}: {s.reason}" for s in corpus.skipped),
+    )
+
+
+def _remove_old_builds(index_dir: Path, keep: str) -> None:
+    for path in index_dir.iterdir():
+        if path.is_dir() and path.name != keep and (path.name.startswith("build-") or path.name.startswith(".tmp-build-")):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def load_index(settings: Settings, *, check: bool = True) -> LoadedIndex:
+    """Load the live index. With `check`, refuse one built from other documents or settings.
+
+    Raises:
+        IndexNotFoundError: nothing built yet.
+        IndexMismatchError: the index is stale (reasons listed).
+        IndexCorruptError: files missing or unreadable.
+    """
+    build = current_build(settings.index_dir)
+    if build is None:
+        raise IndexNotFoundError(f"No index in {settings.index_dir}. Build it first: baclofen-qa index")
+    manifest = read_manifest(build)
+    if check:
+        reasons = manifest_differences(manifest, expected_manifest(settings, corpus_fingerprints(settings.corpus_dir)))
+        if reasons:
+            raise IndexMismatchError(
+                f"The index in {settings.index_dir} is out of date ({'; '.join(reasons)}). "
+                "Rebuild it: baclofen-qa index",
+                reasons,
+            )
+    faiss = _faiss()
+    try:
+        documents = {d["doc_id"]: Document(**d) for d in json.loads((build / "documents.json").read_text("utf-8"))}
+        chunks = tuple(
+            Chunk(**{**c, "sentences": tuple(tuple(s) for s in c["sentences"])})
+            for c in json.loads((build / "chunks.json").read_text("utf-8"))
+        )
+        chunk_index = faiss.read_index(str(build / "chunks.faiss"))
+        sentence_index = faiss.read_index(str(build / "sentences.faiss"))
+    except (OSError, json.JSONDecodeError, TypeError, KeyError, RuntimeError) as exc:
+        raise IndexCorruptError(f"Cannot read the index in {build} ({exc}). Rebuild: baclofen-qa index --rebuild") from None
+    sentences = tuple(SentenceRef(i, s, e) for i, c in enumerate(chunks) for s, e in c.sentences)
+    if chunk_index.ntotal != len(chunks) or sentence_index.ntotal != len(sentences):
+        raise IndexCorruptError(f"The index in {build} is inconsistent (vector and chunk counts differ). Rebuild it.")
+    if manifest.get("index", {}).get("type") == "hnsw":
+        chunk_index.hnsw.efSearch = sentence_index.hnsw.efSearch = settings.hnsw_ef_search
+    return LoadedIndex(build, manifest, documents, chunks, chunk_index, sentence_index, sentences)
+
+
+def ensure_index(
+    settings: Settings,
+    embedder_factory: Callable[[], Embedder],
+    *,
+    rebuild: bool = False,
+    allow_rebuild: bool = True,
+    progress: Callable[[str], None] = lambda message: None,
+) -> BuildReport:
+    """Build the index when it is missing, stale or `rebuild` is asked; otherwise do nothing.
+
+    The embedding model is only loaded (via `embedder_factory`) when a build is needed.
+
+    Raises:
+        IndexMismatchError: the index is missing or stale and `allow_rebuild` is False.
+    """
+    started = time.perf_counter()
+    reasons = ["rebuild requested"] if rebuild else check_index(settings)
+    if not reasons:
+        manifest = read_manifest(current_build(settings.index_dir))
+        return BuildReport(
+            path=current_build(settings.index_dir),
+            rebuilt=False,
+            reasons=(),
+            documents=manifest["counts"]["documents"],
+            chunks=manifest["counts"]["chunks"],
+            dimension=manifest["model"]["dimension"],
+            seconds=time.perf_counter() - started,
+            skipped=tuple(f"{s['path']}: {s['reason']}" for s in manifest.get("skipped", [])),
+        )
+    if not allow_rebuild:
+        raise IndexMismatchError(
+            f"The index in {settings.index_dir} needs a rebuild ({'; '.join(reasons)}); "
+            "run without --no-rebuild or run: baclofen-qa index",
+            reasons,
+        )
+    progress("Building the index: " + "; ".join(reasons))
+    report = build_index(settings, embedder_factory(), progress=progress)
+    return replace(report, reasons=tuple(reasons), seconds=time.perf_counter() - started)
