@@ -78,6 +78,8 @@ def _is_heading_line(line: str) -> bool:
     if line[-1] in SENTENCE_END_CHARS + ":;," or line.startswith(("•", "-", "*", "|")):
         return False
     body = NUMBERED_HEADING_RE.sub("", line, count=1) if NUMBERED_HEADING_RE.match(line) else line
+    if not body or re.search(r"[.!?][\s\u00a0]+\S", body):
+        return False  # a full sentence inside: prose, not a title
     return any(ch.isalpha() for ch in body) and (body[0].isupper() or body[0].isdigit())
 
 
