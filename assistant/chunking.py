@@ -255,6 +255,8 @@ def _merge_list_intros(text: str, blocks: list[Block]) -> list[Block]:
     """Attach a paragraph ending in ':' to the list or table right after it ("Side effects include:")."""
     merged: list[Block] = []
     for block in blocks:
+        if block.kind == "heading" and merged and _is_dangling_intro(text, merged[-1]):
+            merged.pop()  # "Here are some key points:" followed by a heading introduces nothing
         if block.kind == "boilerplate" or block.kind == "heading":
             merged.append(block)
             continue
@@ -269,6 +271,10 @@ def _merge_list_intros(text: str, blocks: list[Block]) -> list[Block]:
         else:
             merged.append(block)
     return merged
+
+
+def _is_dangling_intro(text: str, block: Block) -> bool:
+    return block.kind == "paragraph" and text[block.start:block.end].rstrip().endswith(":") and block.end - block.start < 120
 
 
 def chunk_text(

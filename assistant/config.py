@@ -55,7 +55,9 @@ class Settings:
     retrieval: str = "hybrid"
     top_k: int = 3
     candidates: int = 30  # how many chunks each retriever proposes before fusion
-    min_score: float = 0.5  # abstain when the best passage scores below this (calibrated)
+    min_score: float = 0.25  # abstain when the best passage scores below this (calibrated)
+    dense_weight: float = 0.5  # hybrid score = dense_weight * cosine + (1 - dense_weight) * lexical coverage
+    secondary_margin: float = 0.1  # passages after the first must score within this of the best
     max_question_chars: int = 1000
 
     # Safety contacts: configuration, not code. Empty lines fall back to generic wording.
@@ -86,6 +88,10 @@ class Settings:
             problems.append(f"top_k ({self.top_k}) must be between 1 and 20")
         if self.candidates < self.top_k:
             problems.append(f"candidates ({self.candidates}) must be at least top_k ({self.top_k})")
+        if not 0.0 <= self.dense_weight <= 1.0:
+            problems.append(f"dense_weight ({self.dense_weight}) must be between 0 and 1")
+        if self.secondary_margin < 0:
+            problems.append(f"secondary_margin ({self.secondary_margin}) must not be negative")
         if not 1 <= self.max_question_chars <= 100_000:
             problems.append(f"max_question_chars ({self.max_question_chars}) must be between 1 and 100000")
         if not 0 < self.port < 65536:

@@ -82,6 +82,13 @@ class SentenceTransformerEmbedder:
         self.dimension = int(dimension)
         self._lock = threading.Lock()
 
+    def known_words(self) -> frozenset[str]:
+        """Whole English words of the model's tokenizer vocabulary: a dictionary for typo correction."""
+        tokenizer = getattr(self._model, "tokenizer", None)
+        if tokenizer is None or not hasattr(tokenizer, "get_vocab"):
+            return frozenset()
+        return frozenset(t for t in tokenizer.get_vocab() if t.isalpha() and t.islower() and len(t) > 1)
+
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)

@@ -99,4 +99,6 @@ class Answer:
     disclaimer: str
     message: str = ""  # plain text shown when no passage is shown ("not found", help reply)
     kind: str = "answer"  # "answer" | "not_found" | "help" | "emergency_only"
+    top_score: float = 0.0  # best retrieval score, also when abstaining (for calibration plots)
+    reason: str = ""  # why nothing is quoted, when abstaining (for evaluation reports)
     timings_ms: dict[str, float] = field(default_factory=dict)

@@ -37,6 +37,8 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
         "message": answer.message,
         "passages": [passage_to_dict(p) for p in answer.passages],
         "disclaimer": answer.disclaimer,
+        "top_score": round(float(answer.top_score), 4),
+        "reason": answer.reason,
         "timings_ms": {k: round(float(v), 2) for k, v in answer.timings_ms.items()},
     }
 
@@ -69,5 +71,7 @@ def answer_from_dict(data: dict[str, Any]) -> Answer:
         disclaimer=data.get("disclaimer", ""),
         message=data.get("message", ""),
         kind=data.get("kind", "answer"),
+        top_score=float(data.get("top_score", 0.0)),
+        reason=data.get("reason", ""),
         timings_ms=dict(data.get("timings_ms", {})),
     )

@@ -28,7 +28,7 @@ import uuid
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -37,11 +37,12 @@ from assistant.config import Settings
 from assistant.embedding import Embedder
 from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from assistant.ingest import Corpus, corpus_fingerprints, load_corpus
+from assistant.lexicon import mask_terms, topic_terms
 from assistant.records import Chunk, Document
 
 FORMAT_VERSION = 1
 # Bump when chunking.py changes what it produces, so old indexes are rebuilt.
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 3
 POINTER = "CURRENT"
 MANIFEST = "manifest.json"
 
@@ -71,6 +72,11 @@ class LoadedIndex:
     def dimension(self) -> int:
         return int(self.manifest["model"]["dimension"])
 
+    @property
+    def masked_terms(self) -> tuple[str, ...]:
+        """Words left out of every embedded text (and so of the questions too)."""
+        return tuple(self.manifest["chunking"].get("masked_terms", ()))
+
 
 @dataclass(frozen=True, slots=True)
 class BuildReport:
@@ -94,9 +100,13 @@ def _faiss():
     return faiss
 
 
-def chunk_embedding_text(chunk: Chunk) -> str:
-    """What is embedded for a chunk: its section heading gives context the text often omits."""
-    return f"{chunk.section}\n{chunk.text}" if chunk.section else chunk.text
+def chunk_embedding_text(chunk: Chunk, masked: Sequence[str] = ()) -> str:
+    """What is embedded for a chunk: its section heading gives context the text often omits.
+
+    The corpus's subject words (`masked`, e.g. the medicine's name) are left out; see lexicon.topic_terms.
+    """
+    text = f"{chunk.section}\n{chunk.text}" if chunk.section else chunk.text
+    return mask_terms(text, masked)
 
 
 def build_chunks(corpus: Corpus, settings: Settings) -> list[Chunk]:
@@ -242,11 +252,14 @@ def build_index(
         progress(f"Read {len(corpus.documents)} document(s) from {settings.corpus_dir}")
         chunks = build_chunks(corpus, settings)
         sentences = [SentenceRef(i, s, e) for i, c in enumerate(chunks) for s, e in c.sentences]
+        dictionary = embedder.known_words() if hasattr(embedder, "known_words") else frozenset()
+        masked = topic_terms([f"{c.section}\n{c.text}" for c in chunks], dictionary)
         progress(f"Embedding {len(chunks)} chunks and {len(sentences)} sentences with {settings.model}")
-        chunk_vectors = embedder.encode([chunk_embedding_text(c) for c in chunks], show_progress=True)
+        chunk_vectors = embedder.encode([chunk_embedding_text(c, masked) for c in chunks], show_progress=True)
         documents = corpus.by_id()
         sentence_vectors = embedder.encode(
-            [documents[chunks[s.chunk_index].doc_id].text[s.start:s.end] for s in sentences], show_progress=True
+            [mask_terms(documents[chunks[s.chunk_index].doc_id].text[s.start:s.end], masked) for s in sentences],
+            show_progress=True,
         )
 
         faiss = _faiss()
@@ -259,6 +272,7 @@ def build_index(
             _write_json(staging / "chunks.json", [asdict(c) for c in chunks])
             manifest = expected_manifest(settings, fingerprints)
             manifest["model"].update({"dimension": embedder.dimension, "normalized": True})
+            manifest["chunking"]["masked_terms"] = list(masked)
             manifest.update(
                 metric="inner_product",
                 counts={"documents": len(corpus.documents), "chunks": len(chunks), "sentences": len(sentences)},

@@ -1,0 +1,331 @@
+"""Understanding the words of a question: tokens, typo correction, lay terms, drug classes.
+
+Patients write "baclofin", "side affects", "will it back me up" and "benadryl"; the documents
+write "baclofen", "side effects", "constipation" and "antihistamines". The `Lexicon` is built
+once from the corpus vocabulary and `vocabulary.toml`, and turns a question into a
+`QueryTerms` record: the corrected words, the document words to add to the search, and the
+content words the documents never use at all (a strong sign that they do not cover the
+question).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import Stemmer
+
+VOCABULARY_FILE = Path(__file__).with_name("vocabulary.toml")
+WORD_RE = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+# A standard English stop-word list, plus contractions as people type them.
+STOPWORDS = frozenset(
+    """a about above after again against all am an and are aren't as at be because been before being below
+    between both but by could couldn't did didn't do does doesn't doing don't down during each few for from
+    further had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers herself him himself
+    his how how's i i'd i'll i'm i've if in into is isn't it it's its itself let's me more most mustn't my myself
+    nor not of off on once only or other ought our ours ourselves out over own same shan't she she'd she'll she's
+    should shouldn't so some such than that that's the their theirs them themselves then there there's these they
+    they'd they'll they're they've this those through to too under until up very was wasn't we we'd we'll we're
+    we've were weren't what what's when when's where where's which while who who's whom why why's with won't would
+    wouldn't you you'd you'll you're you've your yours yourself yourselves whats hows its ok one ones another""".split()
+)
+# Frequent words matter only as context: a term in this share of chunks is the corpus topic (the
+# drug's name), which says nothing about which passage answers.
+DOMINANT_SHARE = 0.4
+
+
+def topic_terms(texts: Sequence[str], dictionary: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """The corpus's own subject words, e.g. "baclofen": in most chunks, and not ordinary English.
+
+    They are masked before embedding (documents and questions alike): a name that is in every
+    sentence pulls every passage towards every question and hides what the question asks.
+    """
+    if not texts:
+        return ()
+    df: Counter[str] = Counter()
+    for text in texts:
+        df.update({w for w in words(text) if w.isalpha() and len(w) > 3})
+    limit = DOMINANT_SHARE * len(texts)
+    return tuple(sorted(w for w, n in df.items() if n >= limit and w not in dictionary and w not in STOPWORDS))
+
+
+def mask_terms(text: str, terms: Sequence[str]) -> str:
+    """`text` without the given words (case-insensitive); the text itself if nothing would be left."""
+    if not terms:
+        return text
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in terms) + r")(?:'s)?\b", re.IGNORECASE)
+    masked = re.sub(r"[ \t]{2,}", " ", pattern.sub("", text)).strip()
+    return masked if re.search(r"\w", masked) else text
+
+
+def normalise(text: str) -> str:
+    """Lower case with typographic quotes and dashes folded, for matching only (never for display)."""
+    return (
+        text.lower()
+        .replace("’", "'")
+        .replace("‘", "'")
+        .replace("“", '"')
+        .replace("”", '"')
+        .replace("–", "-")
+        .replace("—", "-")
+        .replace("\u00a0", " ")
+    )
+
+
+def words(text: str) -> list[str]:
+    return WORD_RE.findall(normalise(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A standard medicine-information topic (pregnancy, storage, ...), see vocabulary.toml."""
+
+    name: str
+    label: str
+    asks: re.Pattern[str]  # matches a question on this topic
+    covered_if: re.Pattern[str]  # matches documents that cover it
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The contents of vocabulary.toml."""
+
+    lay_terms: dict[str, str]
+    acronyms: dict[str, str]  # lower-case acronym -> what it stands for, used when written in capitals
+    drug_classes: dict[str, str]  # drug name -> class name
+    fillers: frozenset[str]
+    topics: tuple[Topic, ...] = ()
+
+    @classmethod
+    def load(cls, path: Path = VOCABULARY_FILE) -> "Vocabulary":
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        drugs = {name.lower(): cls_name for cls_name, names in data["drug_classes"].items() for name in names}
+        topics = tuple(
+            Topic(
+                name,
+                spec["label"],
+                re.compile(spec["asks"], re.IGNORECASE),
+                re.compile(spec["covered_if"], re.IGNORECASE),
+            )
+            for name, spec in data.get("topics", {}).items()
+        )
+        return cls(
+            lay_terms={k.lower(): v for k, v in data["lay_terms"].items()},
+            acronyms={k.lower(): v for k, v in data.get("acronyms", {}).items()},
+            drug_classes=drugs,
+            fillers=frozenset(w.lower() for w in data["words"]["fillers"]),
+            topics=topics,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DrugMention:
+    name: str  # as typed (after typo correction)
+    drug_class: str
+    class_in_documents: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QueryTerms:
+    """What the lexicon understood of one question."""
+
+    corrected: str  # the question with typos corrected (lower case)
+    expansions: tuple[str, ...]  # document words added for lay terms and drug names
+    content_stems: tuple[str, ...]  # stems that say what the question is about (no stop words, no corpus topic)
+    phrases: tuple[tuple[str, str], ...]  # adjacent stem pairs of the question ("common side"), for phrase matches
+    uncovered: tuple[str, ...]  # content words the documents never use, even after correction
+    drugs: tuple[DrugMention, ...]
+
+    @property
+    def search_text(self) -> str:
+        return " ".join((self.corrected, *self.expansions)).strip()
+
+
+def _damerau_levenshtein(a: str, b: str, limit: int) -> int:
+    """Edit distance with transpositions, giving up (returning limit + 1) beyond `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _deletes(word: str, depth: int) -> set[str]:
+    out = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
+        out |= frontier
+    return out
+
+
+class Lexicon:
+    """Corpus vocabulary + query vocabulary, built once per index. Thread-safe (read-only)."""
+
+    def __init__(
+        self,
+        chunk_texts: Sequence[str],
+        vocabulary: Vocabulary | None = None,
+        dictionary: frozenset[str] = frozenset(),
+    ) -> None:
+        """Args:
+        chunk_texts: the indexed texts (their words are "covered").
+        vocabulary: lay terms, drug classes and filler words (default: vocabulary.toml).
+        dictionary: correctly spelt English words, never "corrected" (e.g. the model's tokenizer words).
+        """
+        self.vocabulary = vocabulary or Vocabulary.load()
+        self.dictionary = dictionary
+        self.stemmer = Stemmer.Stemmer("english")
+        counts: Counter[str] = Counter()
+        chunk_stem_sets = []
+        for text in chunk_texts:
+            tokens = words(text)
+            counts.update(tokens)
+            chunk_stem_sets.append(set(self.stems(tokens)))
+        self.word_counts = counts
+        self.corpus_words = frozenset(counts)
+        self.corpus_stems = frozenset(self.stem(w) for w in counts)
+        stem_df = Counter(s for stems in chunk_stem_sets for s in stems)
+        n = max(1, len(chunk_texts))
+        self.idf = {s: math.log(1 + n / df) for s, df in stem_df.items()}
+        self.max_idf = math.log(1 + n)
+        self.dominant_stems = frozenset(s for s, df in stem_df.items() if df / n >= DOMINANT_SHARE)
+        # Words a typo may be corrected to: the documents' words and the query vocabulary.
+        targets = set(counts) | self._vocabulary_words()
+        self._delete_index: dict[str, list[str]] = {}
+        for word in targets:
+            if len(word) < 4:
+                continue
+            for variant in _deletes(word, 2 if len(word) >= 6 else 1):
+                self._delete_index.setdefault(variant, []).append(word)
+        self._known = frozenset(targets | dictionary)
+        self._max_phrase_words = max(len(k.split()) for k in (*self.vocabulary.lay_terms, *self.vocabulary.drug_classes))
+
+    def _vocabulary_words(self) -> set[str]:
+        out: set[str] = set()
+        for phrase in (*self.vocabulary.lay_terms, *self.vocabulary.drug_classes, *self.vocabulary.fillers):
+            out.update(words(phrase))
+        return out
+
+    def stem(self, word: str) -> str:
+        return self.stemmer.stemWord(word)
+
+    def stems(self, tokens: Iterable[str]) -> list[str]:
+        return self.stemmer.stemWords(list(tokens))
+
+    @lru_cache(maxsize=4096)
+    def correct(self, word: str) -> str:
+        """The known word closest to `word` (edit distance 1 for short words, 2 for long), or `word`."""
+        if word in self.corpus_words or len(word) < 4 or word.isdigit() or word in STOPWORDS:
+            return word
+        if word in self._known:
+            # A real word the documents do not use may still be a swapped-letter typo ("trails").
+            if len(word) >= 5:
+                for i in range(len(word) - 1):
+                    swapped = word[:i] + word[i + 1] + word[i] + word[i + 2:]
+                    if swapped in self.corpus_words:
+                        return swapped
+            return word
+        limit = 2 if len(word) >= 6 else 1
+        candidates = set()
+        for variant in _deletes(word, limit):
+            candidates.update(self._delete_index.get(variant, ()))
+        best, best_key = word, None
+        for candidate in candidates:
+            distance = _damerau_levenshtein(word, candidate, limit)
+            if distance > limit:
+                continue
+            # Prefer the closest, then a word of the documents, then the most frequent.
+            key = (distance, candidate not in self.corpus_words, -self.word_counts.get(candidate, 0), candidate)
+            if best_key is None or key < best_key:
+                best, best_key = candidate, key
+        return best
+
+    def analyse(self, question: str) -> QueryTerms:
+        tokens = [self.correct(t) for t in words(question)]
+        expansions: list[str] = [
+            self.vocabulary.acronyms[a.lower()]
+            for a in re.findall(r"\b[A-Z]{2,5}\b", question)
+            if a.lower() in self.vocabulary.acronyms
+        ]
+        drugs: list[DrugMention] = []
+        consumed: set[int] = set()
+        # Longest phrases first, so "back me up" wins over "up".
+        for size in range(self._max_phrase_words, 0, -1):
+            for i in range(len(tokens) - size + 1):
+                if any(j in consumed for j in range(i, i + size)):
+                    continue
+                phrase = " ".join(tokens[i:i + size])
+                if phrase in self.vocabulary.drug_classes:
+                    drug_class = self.vocabulary.drug_classes[phrase]
+                    covered = all(self.stem(w) in self.corpus_stems for w in words(drug_class))
+                    drugs.append(DrugMention(phrase, drug_class, covered))
+                    expansions.append(drug_class)
+                    consumed.update(range(i, i + size))
+                elif phrase in self.vocabulary.lay_terms:
+                    expansions.append(self.vocabulary.lay_terms[phrase])
+                    consumed.update(range(i, i + size))
+
+        content: list[str] = []
+        uncovered: list[str] = []
+        for i, token in enumerate(tokens):
+            if token in STOPWORDS or token in self.vocabulary.fillers or token.isdigit() or len(token) < 2:
+                continue
+            stem = self.stem(token)
+            if stem in self.dominant_stems:
+                continue
+            if i in consumed:
+                continue  # its document words are in the expansions
+            content.append(stem)
+            if stem not in self.corpus_stems and token not in self.corpus_words:
+                uncovered.append(token)
+        for mention in drugs:
+            if not mention.class_in_documents:
+                uncovered.append(mention.name)
+        for expansion in expansions:
+            content.extend(s for s in self.stems(words(expansion)) if s not in self.dominant_stems)
+        kept = [self.stem(t) for t in tokens if t not in STOPWORDS and t not in self.vocabulary.fillers]
+        phrases = tuple(dict.fromkeys(zip(kept, kept[1:])))
+        return QueryTerms(
+            corrected=" ".join(tokens),
+            phrases=phrases,
+            expansions=tuple(dict.fromkeys(expansions)),
+            content_stems=tuple(dict.fromkeys(content)),
+            uncovered=tuple(dict.fromkeys(uncovered)),
+            drugs=tuple(drugs),
+        )
+
+    def content_stems_of(self, text: str) -> list[str]:
+        """Stems of a text's content words: no stop words, fillers or corpus-subject words."""
+        tokens = [t for t in words(text) if t not in STOPWORDS and t not in self.vocabulary.fillers]
+        return [s for s in self.stems(tokens) if s not in self.dominant_stems]
+
+    def phrases_of(self, text: str) -> frozenset[tuple[str, str]]:
+        """Adjacent stem pairs of a text, skipping stop words and fillers as questions do."""
+        kept = self.stems(t for t in words(text) if t not in STOPWORDS and t not in self.vocabulary.fillers)
+        return frozenset(zip(kept, kept[1:]))
+
+    def coverage(self, query: QueryTerms, text: str) -> float:
+        """Share of the question's content (weighted by rarity) that `text` mentions, in [0, 1]."""
+        if not query.content_stems:
+            return 0.0
+        present = set(self.stems(words(text)))
+        total = sum(self.idf.get(s, 1.0) for s in query.content_stems)
+        found = sum(self.idf.get(s, 1.0) for s in query.content_stems if s in present)
+        return found / total if total else 0.0

@@ -1,0 +1,240 @@
+"""Question -> ranked, de-duplicated passages. Hybrid: FAISS (dense) plus BM25 (lexical).
+
+Each chunk gets three signals:
+- `dense`: cosine of the question to the chunk embedded with its section heading;
+- `sentence`: cosine to the chunk's best-matching sentence (a long paragraph that answers in
+  one sentence should not lose to a short vague one);
+- `lexical`: how much of the question's content (rare words weigh more) the chunk mentions,
+  after typo correction and lay-term expansion (see lexicon.py); BM25 (bm25s, stemmed)
+  proposes candidates the embedding misses.
+
+The fused score `dense_weight * max(dense, sentence) + (1 - dense_weight) * lexical` ranks the
+chunks and is the score the abstention threshold applies to. Candidates that repeat an
+already chosen passage are dropped, and neighbouring chunks of one section are merged.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.lexicon import Lexicon, QueryTerms, words
+from assistant.records import Chunk, Passage
+from assistant.store import LoadedIndex
+
+# Two passages sharing this share of their content words say the same thing (the seed article
+# repeats itself). Embeddings are no help here: every passage about one medicine is close to every other.
+DUPLICATE_JACCARD = 0.5
+# Share of the lexical score given to matching adjacent word pairs of the question.
+PHRASE_WEIGHT = 0.25
+# A "sentence" this short (a bullet, "Benefits of Baclofen:") is too little text to judge by embedding.
+MIN_SENTENCE_WORDS = 4
+# Merged neighbours may not grow a passage beyond this, so answers stay readable at a glance.
+MERGED_MAX_CHARS = 700
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    chunk_index: int
+    dense: float
+    sentence: float
+    best_sentence: int  # index into LoadedIndex.sentences
+    lexical: float
+    bm25: float
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    """Ranked candidates for one question (best first), before any abstention decision."""
+
+    query: QueryTerms
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def top_score(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+
+class _Bm25:
+    """BM25 over chunk texts with English stemming (bm25s), tokenised exactly like the queries."""
+
+    def __init__(self, texts: Sequence[str], lexicon: Lexicon) -> None:
+        import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
+        self.model = bm25s.BM25()
+        self.model.index([lexicon.stems(words(t)) or [""] for t in texts], show_progress=False)
+        self.vocab = frozenset(self.model.vocab_dict)
+        self.size = len(texts)
+
+    def scores(self, stems: Sequence[str]) -> np.ndarray:
+        known = [s for s in stems if s in self.vocab]
+        if not known:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self.model.get_scores(known), dtype=np.float32)
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+class Retriever:
+    """Finds the chunks that answer a question. Built once per index; thread-safe (read-only)."""
+
+    def __init__(self, index: LoadedIndex, settings: Settings, lexicon: Lexicon) -> None:
+        self.index = index
+        self.settings = settings
+        self.lexicon = lexicon
+        self.chunk_vectors = index.chunk_index.reconstruct_n(0, index.chunk_index.ntotal)
+        self.sentence_vectors = index.sentence_index.reconstruct_n(0, index.sentence_index.ntotal)
+        self.sentence_chunk = np.array([s.chunk_index for s in index.sentences], dtype=np.int64)
+        first = 0
+        self.sentence_ranges: list[tuple[int, int]] = []
+        for chunk in index.chunks:
+            self.sentence_ranges.append((first, first + len(chunk.sentences)))
+            first += len(chunk.sentences)
+        self.bm25 = _Bm25([f"{c.section}\n{c.text}" for c in index.chunks], lexicon)
+        self.chunk_stems = [frozenset(lexicon.stems(words(f"{c.section} {c.text}"))) for c in index.chunks]
+        self.text_stems = [frozenset(lexicon.content_stems_of(c.text)) for c in index.chunks]
+        self.chunk_phrases = [lexicon.phrases_of(f"{c.section} {c.text}") for c in index.chunks]
+        self.sentence_words = np.array(
+            [len(words(index.documents[index.chunks[r.chunk_index].doc_id].text[r.start:r.end])) for r in index.sentences]
+        )
+        self.sentence_stems = [
+            frozenset(lexicon.stems(words(index.documents[index.chunks[r.chunk_index].doc_id].text[r.start:r.end])))
+            for r in index.sentences
+        ]
+
+    def search(self, query: QueryTerms, vector: np.ndarray) -> Retrieval:
+        """Score and rank chunks for one analysed question and its unit query vector."""
+        settings = self.settings
+        n = len(self.index.chunks)
+        if n == 0:
+            return Retrieval(query, ())
+        wanted = min(settings.candidates, n)
+        pool: set[int] = set()
+        dense_scores, dense_ids = self.index.chunk_index.search(vector[None, :], wanted)
+        pool.update(int(i) for i in dense_ids[0] if i >= 0)
+        _, sentence_ids = self.index.sentence_index.search(vector[None, :], min(2 * wanted, len(self.sentence_chunk)))
+        pool.update(int(self.sentence_chunk[i]) for i in sentence_ids[0] if i >= 0)
+        bm25 = self.bm25.scores(query.content_stems)
+        if bm25.any():
+            pool.update(int(i) for i in np.argsort(-bm25)[:wanted] if bm25[i] > 0)
+
+        ids = np.fromiter(sorted(pool), dtype=np.int64)
+        dense = self.chunk_vectors[ids] @ vector
+        sentence_scores = np.where(self.sentence_words >= MIN_SENTENCE_WORDS, self.sentence_vectors @ vector, -1.0)
+        candidates = []
+        content = query.content_stems
+        for row, chunk_index in enumerate(ids):
+            first, last = self.sentence_ranges[chunk_index]
+            best = first + int(np.argmax(sentence_scores[first:last])) if last > first else first
+            sentence = float(sentence_scores[best]) if last > first else -1.0
+            lexical = self._coverage(content, self.chunk_stems[chunk_index])
+            if query.phrases and lexical >= 0:
+                # Word pairs in the question's order: "common side effects" is not "less common ... side effects".
+                phrase_share = sum(p in self.chunk_phrases[chunk_index] for p in query.phrases) / len(query.phrases)
+                lexical = (1 - PHRASE_WEIGHT) * lexical + PHRASE_WEIGHT * phrase_share
+            candidates.append(
+                Candidate(int(chunk_index), float(dense[row]), sentence, best, lexical, float(bm25[chunk_index]), 0.0)
+            )
+        scored = [replace(c, score=self._fuse(c)) for c in candidates]
+        scored.sort(key=lambda c: (-c.score, c.chunk_index))
+        return Retrieval(query, tuple(scored))
+
+    def _coverage(self, content: Sequence[str], stems: frozenset[str]) -> float:
+        if not content:
+            return -1.0  # nothing to cover: the fused score falls back to the embedding alone
+        idf = self.lexicon.idf
+        unseen = self.lexicon.max_idf  # a word no chunk has is as telling as the rarest word
+        total = sum(idf.get(s, unseen) for s in content)
+        return sum(idf.get(s, unseen) for s in content if s in stems) / total
+
+    def _fuse(self, candidate: Candidate) -> float:
+        mode = self.settings.retrieval
+        semantic = max(candidate.dense, candidate.sentence)
+        if mode == "dense":
+            return semantic
+        if mode == "bm25":
+            # Lexical only: coverage of the question's words, ties broken by the BM25 score.
+            return max(candidate.lexical, 0.0) + 1e-3 * candidate.bm25
+        if candidate.lexical < 0:
+            return semantic
+        weight = self.settings.dense_weight
+        return weight * semantic + (1 - weight) * candidate.lexical
+
+    def select(self, retrieval: Retrieval, top_k: int, min_score: float) -> list[Candidate]:
+        """The best candidates that do not repeat each other, all scoring at least `min_score`."""
+        chosen: list[Candidate] = []
+        floor = max(min_score, retrieval.top_score - self.settings.secondary_margin)
+        for candidate in retrieval.candidates:
+            if len(chosen) >= top_k or candidate.score < (min_score if not chosen else floor):
+                break
+            if any(self._repeats(candidate, other) for other in chosen):
+                continue
+            chosen.append(candidate)
+        return chosen
+
+    def _repeats(self, a: Candidate, b: Candidate) -> bool:
+        ca, cb = self.index.chunks[a.chunk_index], self.index.chunks[b.chunk_index]
+        if ca.doc_id == cb.doc_id and ca.start < cb.end and cb.start < ca.end:
+            return True  # overlapping chunks
+        return _jaccard(self.text_stems[a.chunk_index], self.text_stems[b.chunk_index]) >= DUPLICATE_JACCARD
+
+    def to_passages(self, chosen: Sequence[Candidate], query: QueryTerms, vector: np.ndarray) -> list[Passage]:
+        """Turn chosen candidates into verbatim passages, merging neighbours of one section."""
+        groups: list[list[Candidate]] = []
+        for candidate in chosen:
+            for group in groups:
+                if any(self._neighbours(candidate, member) for member in group) and self._merged_length(group, candidate) <= MERGED_MAX_CHARS:
+                    group.append(candidate)
+                    break
+            else:
+                groups.append([candidate])
+        return [self._passage(group, query, vector) for group in groups]
+
+    def _neighbours(self, a: Candidate, b: Candidate) -> bool:
+        ca, cb = self.index.chunks[a.chunk_index], self.index.chunks[b.chunk_index]
+        return ca.doc_id == cb.doc_id and ca.section == cb.section and abs(a.chunk_index - b.chunk_index) == 1
+
+    def _merged_length(self, group: Sequence[Candidate], extra: Candidate) -> int:
+        chunks = [self.index.chunks[c.chunk_index] for c in (*group, extra)]
+        return max(c.end for c in chunks) - min(c.start for c in chunks)
+
+    def _best_sentence(self, chunk_indexes: Sequence[int], query: QueryTerms, vector: np.ndarray) -> int:
+        """The sentence to highlight: closest in meaning, with a bonus for naming the question's words."""
+        best, best_score = -1, -np.inf
+        for chunk_index in chunk_indexes:
+            first, last = self.sentence_ranges[chunk_index]
+            for i in range(first, last):
+                score = float(self.sentence_vectors[i] @ vector) + 0.5 * max(
+                    self._coverage(query.content_stems, self.sentence_stems[i]), 0.0
+                )
+                if score > best_score:
+                    best, best_score = i, score
+        return best
+
+    def _passage(self, group: Sequence[Candidate], query: QueryTerms, vector: np.ndarray) -> Passage:
+        lead = group[0]  # the best-scoring member decides the score
+        chunks: list[Chunk] = sorted((self.index.chunks[c.chunk_index] for c in group), key=lambda c: c.start)
+        document = self.index.documents[chunks[0].doc_id]
+        start, end = chunks[0].start, max(c.end for c in chunks)
+        best = self._best_sentence([c.chunk_index for c in group], query, vector)
+        sentence = self.index.sentences[best if best >= 0 else lead.best_sentence]
+        return Passage(
+            text=document.text[start:end],
+            doc_id=document.doc_id,
+            source=document.title,
+            section=chunks[0].section,
+            start=start,
+            end=end,
+            score=lead.score,
+            highlight_start=sentence.start - start,
+            highlight_end=sentence.end - start,
+            chunk_ids=tuple(c.chunk_id for c in chunks),
+        )
