@@ -1,0 +1,435 @@
+"""Batch evaluation: read a labelled question file, run it through one or more systems, judge every answer.
+
+The question file is JSONL or CSV with the keys `id`, `question`, `history`, `answerable`,
+`evidence`, `emergency`, `tags` (README, "Batch evaluation"). Every problem is reported with its
+line number before anything runs. Systems are the `Assistant` under a retrieval mode, or the
+naive baseline; each answers through `answer_batch`, so questions are embedded in batches.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol, Sequence
+
+from assistant.config import Settings
+from assistant.embedding import Embedder
+from assistant.errors import QuestionFileError
+from assistant.metrics import (
+    CorpusText,
+    Outcome,
+    Span,
+    Target,
+    TargetCheck,
+    check_targets,
+    hit_curve,
+    summarize,
+    summarize_by_tag,
+)
+from assistant.records import Answer, Document
+
+if TYPE_CHECKING:  # the engine is imported when something is run, not to read a question file
+    from assistant.engine import Question
+
+FIELDS = ("id", "question", "history", "answerable", "evidence", "emergency", "tags")
+LIST_FIELDS = ("history", "evidence", "tags")
+BOOL_FIELDS = ("answerable", "emergency")
+CONFIG_NAMES = ("default", "dense", "bm25", "hybrid", "naive")
+BATCH_SIZE = 32
+MAX_CURVE_K = 10
+CSV_TRUE = frozenset({"true", "yes", "1"})
+CSV_FALSE = frozenset({"false", "no", "0"})
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledQuestion:
+    """One line of the question file. Labels are None when not given: no metric uses them."""
+
+    qid: str
+    text: str
+    history: tuple[str, ...]
+    answerable: bool | None
+    evidence: tuple[str, ...]
+    evidence_spans: tuple[Span, ...]  # every place any evidence string occurs in the corpus
+    emergency: bool | None
+    tags: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionSet:
+    questions: tuple[LabelledQuestion, ...]
+    problems: tuple[str, ...]  # "line N: ..." for each invalid line
+    skipped: int  # invalid lines left out (only with skip_invalid)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def read_questions(
+    path: Path, documents: Sequence[Document], *, max_question_chars: int, skip_invalid: bool = False
+) -> QuestionSet:
+    """Read and check a JSONL or CSV question file (CSV when the name ends in .csv) against the corpus documents.
+
+    Raises:
+        QuestionFileError: the file cannot be read, holds no usable question, or has
+            problems and `skip_invalid` is False; `problems` lists them as "line N: ...".
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise QuestionFileError(f"Question file {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QuestionFileError(f"Cannot read question file {path} ({exc}).") from None
+    fmt = "csv" if path.suffix.lower() == ".csv" else "jsonl"
+    corpus = CorpusText({d.doc_id: d.text for d in documents})
+    found = parse_questions(text, fmt=fmt, corpus=corpus, max_question_chars=max_question_chars)
+    if found.problems and not skip_invalid:
+        raise QuestionFileError(
+            f"{path} has {len(found.problems)} problem(s); nothing was run. "
+            "Fix them, or pass --skip-invalid to leave those lines out.",
+            list(found.problems),
+        )
+    if not found.questions:
+        raise QuestionFileError(f"{path} holds no usable questions.", list(found.problems))
+    return found
+
+
+def parse_questions(text: str, *, fmt: str, corpus: CorpusText, max_question_chars: int) -> QuestionSet:
+    """Questions from the text of a question file ("jsonl" or "csv"), with every problem found."""
+    questions: list[LabelledQuestion] = []
+    problems: list[str] = []
+    first_line: dict[str, int] = {}
+    skipped = 0
+    for line, record, errors in (_jsonl_records(text) if fmt == "jsonl" else _csv_records(text)):
+        question = None
+        if not errors:
+            question, errors = _to_question(record, line, corpus, max_question_chars)
+        if question is not None and question.qid in first_line:
+            errors = [f"duplicate id {question.qid!r} (first on line {first_line[question.qid]})"]
+        if errors:
+            problems.extend(f"line {line}: {error}" for error in errors)
+            skipped += 1
+            continue
+        first_line[question.qid] = line
+        questions.append(question)
+    return QuestionSet(tuple(questions), tuple(problems), skipped)
+
+
+def _jsonl_records(text: str) -> Iterator[tuple[int, dict, list[str]]]:
+    # Split on "\n" only: str.splitlines would also cut at U+2028, which JSON strings may hold.
+    for number, raw in enumerate(text.split("\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield number, {}, [f"not valid JSON ({exc.msg} at column {exc.colno})"]
+            continue
+        if not isinstance(value, dict):
+            yield number, {}, ["expected a JSON object {...}"]
+            continue
+        yield number, value, []
+
+
+def _csv_records(text: str) -> Iterator[tuple[int, dict, list[str]]]:
+    """Rows as typed records: lists split on "|", booleans from true/false/yes/no/1/0, empty = not given."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    next_line = 1
+    try:
+        for row in reader:
+            line, next_line = next_line, reader.line_num + 1
+            if not any(cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = [cell.strip().lower() for cell in row]
+                unknown = [name for name in header if name not in FIELDS]
+                missing = [name for name in ("id", "question") if name not in header]
+                errors = [f"unknown column {name!r}; known columns: {', '.join(FIELDS)}" for name in unknown]
+                errors += [f"missing column {name!r}" for name in missing]
+                if errors:
+                    yield line, {}, errors
+                    return  # without a usable header no row can be read
+                continue
+            if len(row) > len(header):
+                yield line, {}, [f"{len(row)} values but {len(header)} columns"]
+                continue
+            record: dict[str, Any] = {}
+            errors = []
+            for name, cell in zip(header, row):
+                cell = cell.strip()
+                if name in LIST_FIELDS:
+                    record[name] = [part.strip() for part in cell.split("|") if part.strip()]
+                elif name in BOOL_FIELDS:
+                    if cell.lower() in CSV_TRUE | CSV_FALSE or not cell:
+                        record[name] = (cell.lower() in CSV_TRUE) if cell else None
+                    else:
+                        errors.append(f"{name} must be true/false/yes/no/1/0 or empty, not {cell!r}")
+                else:
+                    record[name] = cell or None
+            yield line, record, errors
+    except csv.Error as exc:
+        yield next_line, {}, [f"not valid CSV ({exc})"]
+
+
+def _to_question(
+    record: dict, line: int, corpus: CorpusText, max_question_chars: int
+) -> tuple[LabelledQuestion | None, list[str]]:
+    errors = []
+    unknown = sorted(set(record) - set(FIELDS))
+    if unknown:
+        errors.append(f"unknown field(s) {', '.join(unknown)}; known fields: {', '.join(FIELDS)}")
+    qid = record.get("id")
+    if isinstance(qid, int) and not isinstance(qid, bool):
+        qid = str(qid)
+    if isinstance(qid, str):
+        qid = qid.strip()
+    if qid is None or qid == "":
+        errors.append("missing id")
+    elif not isinstance(qid, str):
+        errors.append("id must be text")
+    text = record.get("question")
+    if text is None:
+        errors.append("missing question")
+    elif not isinstance(text, str):
+        errors.append("question must be text")
+    elif not text.strip():
+        errors.append("question is empty")
+    elif len(text.strip()) > max_question_chars:
+        errors.append(f"question is {len(text.strip())} characters long; the limit is {max_question_chars}")
+    lists = {}
+    for name in LIST_FIELDS:
+        value = record.get(name) or []
+        if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+            errors.append(f"{name} must be a list of non-empty strings")
+            value = []
+        lists[name] = tuple(value)
+    flags = {}
+    for name in BOOL_FIELDS:
+        flags[name] = record.get(name)
+        if flags[name] is not None and not isinstance(flags[name], bool):
+            errors.append(f"{name} must be true, false or null")
+    answerable = flags["answerable"]
+    if lists["evidence"] and answerable is False:
+        errors.append("evidence is given but answerable is false")
+    elif lists["evidence"] and answerable is None:
+        answerable = True  # evidence says where the answer is: the question is answerable
+    spans: list[Span] = []
+    for n, evidence in enumerate(lists["evidence"], 1):
+        found = corpus.locate(evidence)
+        if not found:
+            errors.append(f"evidence {n} is not in the corpus (even with whitespace folded): {_short(evidence)!r}")
+        spans.extend(found)
+    if errors:
+        return None, errors
+    return (
+        LabelledQuestion(
+            qid=qid,
+            text=text.strip(),
+            history=lists["history"],
+            answerable=answerable,
+            evidence=lists["evidence"],
+            evidence_spans=tuple(spans),
+            emergency=flags["emergency"],
+            tags=lists["tags"],
+            line=line,
+        ),
+        [],
+    )
+
+
+class AnswersQuestions(Protocol):
+    """Anything evaluable: the Assistant, the naive baseline."""
+
+    def answer_batch(self, questions: Sequence[Question]) -> list[Answer]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionResult:
+    question: LabelledQuestion
+    answer: Answer
+    outcome: Outcome
+
+
+def answer_latency_ms(answer: Answer, fallback_ms: float) -> float:
+    """The answer's own time plus its share of the batch embedding: timings_ms "total", else the sum of its stages."""
+    timings = answer.timings_ms
+    if "total" in timings:
+        return float(timings["total"])
+    return sum(float(value) for value in timings.values()) if timings else fallback_ms
+
+
+def judge(question: LabelledQuestion, answer: Answer, corpus: CorpusText, latency_ms: float) -> QuestionResult:
+    """Compare one answer with the labels: relevance by location, verbatim by offsets."""
+    spans = [Span(p.doc_id, p.start, p.end) for p in answer.passages]
+    # Abstaining means showing no quotation: an abstained answer misses even if passages came back.
+    abstained = answer.abstained or not answer.passages
+    relevant = () if abstained else tuple(corpus.is_relevant(s, question.evidence_spans) for s in spans)
+    verbatim = tuple(corpus.is_verbatim(s, p.text) for s, p in zip(spans, answer.passages))
+    outcome = Outcome(
+        qid=question.qid,
+        tags=question.tags,
+        answerable=question.answerable,
+        has_evidence=question.answerable is True and bool(question.evidence_spans),
+        emergency_expected=question.emergency,
+        abstained=abstained,
+        emergency=answer.emergency,
+        relevant=relevant,
+        verbatim=verbatim,
+        top_passage_chars=None if abstained else len(answer.passages[0].text),
+        top_score=float(answer.top_score),
+        latency_ms=latency_ms,
+    )
+    return QuestionResult(question, answer, outcome)
+
+
+def run_questions(
+    system: AnswersQuestions,
+    questions: Sequence[LabelledQuestion],
+    corpus: CorpusText,
+    *,
+    label: str = "",
+    batch_size: int = BATCH_SIZE,
+    show_progress: bool | None = None,
+) -> list[QuestionResult]:
+    """Answer every question in batches (one embedding call per batch) and judge each answer.
+
+    `show_progress`: a tqdm bar on stderr; None shows it only on a terminal.
+    """
+    from tqdm import tqdm
+
+    from assistant.engine import Question
+
+    results: list[QuestionResult] = []
+    hidden = None if show_progress is None else not show_progress  # tqdm: None hides it off a terminal
+    with tqdm(total=len(questions), desc=label, unit="q", file=sys.stderr, disable=hidden) as bar:
+        for at in range(0, len(questions), batch_size):
+            batch = questions[at:at + batch_size]
+            started = time.perf_counter()
+            answers = system.answer_batch([Question(q.text, q.history) for q in batch])
+            mean_ms = (time.perf_counter() - started) * 1000 / len(batch)
+            results.extend(judge(q, a, corpus, answer_latency_ms(a, mean_ms)) for q, a in zip(batch, answers))
+            bar.update(len(batch))
+    return results
+
+
+@dataclass(frozen=True)
+class ConfigRun:
+    """The results and metrics of one configuration over the question set."""
+
+    name: str
+    config: dict[str, Any]
+    results: tuple[QuestionResult, ...]
+    metrics: dict[str, Any]
+    by_tag: dict[str, dict[str, Any]]
+    hit_curve: tuple[float, ...]  # hit@1 .. hit@n, n = most passages any answer returned (at most 10)
+    seconds: float
+
+
+def summarize_run(
+    name: str, config: dict[str, Any], results: Sequence[QuestionResult], *, k: int, seconds: float = 0.0
+) -> ConfigRun:
+    outcomes = [r.outcome for r in results]
+    max_k = min(MAX_CURVE_K, max((len(r.answer.passages) for r in results), default=0))
+    return ConfigRun(
+        name=name,
+        config=config,
+        results=tuple(results),
+        metrics=summarize(outcomes, k=k),
+        by_tag=summarize_by_tag(outcomes, k=k),
+        hit_curve=tuple(hit_curve(outcomes, max_k)),
+        seconds=seconds,
+    )
+
+
+def load_system(
+    name: str,
+    settings: Settings,
+    embedder: Embedder,
+    documents: Sequence[Document],
+    progress: Callable[[str], None] = lambda message: None,
+) -> tuple[AnswersQuestions, dict[str, Any]]:
+    """The system behind a config name, and its description for the report.
+
+    "default" is the Assistant with `settings`; "dense", "bm25", "hybrid" the Assistant with that
+    retrieval mode; "naive" the baseline pipeline.
+    """
+    from assistant.baseline import NaiveBaseline
+    from assistant.engine import Assistant
+
+    if name not in CONFIG_NAMES:
+        raise ValueError(f"unknown configuration {name!r}; known: {', '.join(CONFIG_NAMES)}")
+    if name == "naive":
+        baseline = NaiveBaseline(documents, embedder, settings)
+        return baseline, baseline.describe()
+    chosen = settings if name == "default" else settings.replace(retrieval=name)
+    return Assistant.load(chosen, embedder=embedder, progress=progress), {"name": name, **chosen.public_dict()}
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """Everything one `eval` run produced; `runs[0]` is the main configuration."""
+
+    created_at: str
+    questions_file: str
+    k: int
+    min_score: float
+    runs: tuple[ConfigRun, ...]
+    targets: tuple[TargetCheck, ...] = ()
+    skipped_invalid: int = 0
+    problems: tuple[str, ...] = ()
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def main(self) -> ConfigRun:
+        return self.runs[0]
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.targets)
+
+
+def evaluate(
+    questions: QuestionSet,
+    documents: Sequence[Document],
+    settings: Settings,
+    embedder_factory: Callable[[], Embedder],
+    *,
+    configs: Sequence[str] = ("default",),
+    targets: Sequence[Target] = (),
+    questions_file: str = "",
+    provenance: dict[str, Any] | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+    show_progress: bool | None = None,
+) -> EvalReport:
+    """Run the questions through each configuration (one shared model) and check the targets on the first."""
+    corpus = CorpusText({d.doc_id: d.text for d in documents})
+    embedder = embedder_factory()
+    k = settings.top_k
+    runs = []
+    for name in configs:
+        progress(f"Loading configuration {name}")
+        system, config = load_system(name, settings, embedder, documents, progress)
+        started = time.perf_counter()
+        results = run_questions(system, questions.questions, corpus, label=name, show_progress=show_progress)
+        runs.append(summarize_run(name, config, results, k=k, seconds=time.perf_counter() - started))
+    return EvalReport(
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        questions_file=questions_file,
+        k=k,
+        min_score=settings.min_score,
+        runs=tuple(runs),
+        targets=check_targets(runs[0].metrics, targets),
+        skipped_invalid=questions.skipped,
+        problems=questions.problems,
+        provenance=provenance or {},
+    )

@@ -1,0 +1,215 @@
+"""`baclofen-qa eval` end to end on a small corpus written by the test, with the keyword FakeEmbedder."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+import assistant.embedding
+import assistant.report
+from assistant.cli import main
+from assistant.serialize import answer_from_dict, answer_to_dict
+from tests.conftest import CORPUS, REPO, write_corpus
+
+KIDNEY = "People with kidney disease need care with this drug."
+DRIVE = "Do not drive until you know how drowsy it makes you."
+SEIZURE = "Do not stop suddenly: stopping can cause a seizure."
+DOCUMENTS = {
+    "kidneys.txt": f"Kidney care\n\n{KIDNEY} The kidney clears it.\n",
+    "driving.txt": f"Driving\n\n{DRIVE} Drowsy drivers crash.\n",
+    "stopping.txt": f"Stopping\n\n{SEIZURE} Lower the dose slowly.\n",
+}
+QUESTIONS = [
+    {"id": "k1", "question": "Is it safe with kidney disease?", "answerable": True, "evidence": [KIDNEY],
+     "emergency": False, "tags": ["kidney"]},
+    {"id": "d1", "question": "Can I drive if I feel drowsy?", "answerable": True, "evidence": [DRIVE],
+     "emergency": False, "tags": ["driving"]},
+    {"id": "s1", "question": "and if I stop?", "history": ["I take it for spasm"], "answerable": True,
+     "evidence": [SEIZURE], "emergency": False, "tags": ["stopping", "followup"]},
+    {"id": "u1", "question": "What is the weather like?", "answerable": False, "evidence": [], "emergency": False,
+     "tags": ["offtopic"]},
+    {"id": "x1", "question": "Tell me about the dose"},
+]
+REPORT_FILES = ("report.json", "results.csv", "report.md", "scores.png", "hit_at_k.png")
+
+
+@pytest.fixture
+def fake_model(monkeypatch, fake_embedder):
+    monkeypatch.setattr(assistant.embedding, "load_embedder", lambda *a, **k: fake_embedder)
+    return fake_embedder
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    return write_corpus(tmp_path / "corpus", DOCUMENTS)
+
+
+@pytest.fixture
+def questions(tmp_path):
+    path = tmp_path / "questions.jsonl"
+    path.write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS), encoding="utf-8")
+    return path
+
+
+def run_eval(capsys, tmp_path, corpus, *args):
+    common = ["--corpus", str(corpus), "--index-dir", str(tmp_path / "index"), "--model", "fake-keywords"]
+    code = main(["eval", *map(str, args), *common])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_eval_writes_every_report_file(tmp_path, corpus, questions, fake_model, capsys):
+    out_dir = tmp_path / "report"
+    code, out, _ = run_eval(capsys, tmp_path, corpus, questions, "--out", out_dir)
+    assert code == 0
+    assert all((out_dir / name).is_file() for name in REPORT_FILES)
+    assert "hit@1" in out and "report.md" in out
+    report = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
+    assert {"metrics", "by_tag", "config", "results"} <= set(report)
+    assert report["metrics"]["n_questions"] == 5 and report["metrics"]["n_with_evidence"] == 3
+    assert report["metrics"]["verbatim"] in (None, 1.0)
+    assert {"kidney", "driving", "offtopic"} <= set(report["by_tag"])
+    assert report["config"]["name"] == "default" and "kidneys.txt" in report["config"]["corpus_fingerprints"]
+    assert [r["id"] for r in report["results"]] == ["k1", "d1", "s1", "u1", "x1"]
+    for result in report["results"]:
+        assert {"question", "condensed_query", "abstained", "emergency", "notices", "passages", "hit_rank",
+                "latency_ms", "relevant", "verbatim"} <= set(result)
+        assert result["latency_ms"] > 0
+    rows = list(csv.DictReader((out_dir / "results.csv").open(encoding="utf-8")))
+    assert [row["id"] for row in rows] == ["k1", "d1", "s1", "u1", "x1"]
+    markdown = (out_dir / "report.md").read_text(encoding="utf-8")
+    assert "## Metrics" in markdown and "## By tag" in markdown and "## Worst failures" in markdown
+    assert (out_dir / "scores.png").read_bytes().startswith(b"\x89PNG")
+    assert not list(tmp_path.glob(".report.tmp-*"))  # the staging folder is gone
+
+
+def test_each_result_rebuilds_the_answer_as_ask_shows_it(tmp_path, corpus, questions, fake_model, capsys):
+    run_eval(capsys, tmp_path, corpus, questions, "--out", tmp_path / "report")
+    report = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
+    for result in report["results"]:
+        shown = answer_to_dict(answer_from_dict(result))
+        assert shown == {key: result[key] for key in shown}
+
+
+def test_fail_under_sets_the_exit_code(tmp_path, corpus, questions, fake_model, capsys):
+    code, out, _ = run_eval(capsys, tmp_path, corpus, questions, "--fail-under", "hit@1=0", "--fail-under",
+                            "false_alarm=1", "--out", tmp_path / "a")
+    assert code == 0 and "target" in out
+    code, out, err = run_eval(capsys, tmp_path, corpus, questions, "--fail-under", "hit@1=0",
+                              "--fail-under", "latency_p50_ms=0", "--out", tmp_path / "b")
+    assert code == 1
+    assert "latency_p50_ms" in err and "FAIL" in out
+    report = json.loads((tmp_path / "b" / "report.json").read_text(encoding="utf-8"))
+    assert report["passed"] is False  # the report is still written, to see why
+    assert "**FAIL**" in (tmp_path / "b" / "report.md").read_text(encoding="utf-8")
+
+
+def test_an_unknown_metric_is_a_usage_error_listing_the_known_ones(tmp_path, corpus, questions, fake_model, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        run_eval(capsys, tmp_path, corpus, questions, "--fail-under", "precision=0.5")
+    assert stopped.value.code == 2
+    assert "known metrics: hit@1, hit@3" in capsys.readouterr().err
+
+
+def test_a_malformed_question_file_exits_2_lists_lines_and_writes_nothing(tmp_path, corpus, fake_model, capsys):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        json.dumps(QUESTIONS[0]) + "\n{oops\n" + json.dumps({"id": "z", "question": "q", "evidence": ["Not there."]}) + "\n",
+        encoding="utf-8",
+    )
+    code, _, err = run_eval(capsys, tmp_path, corpus, path, "--out", tmp_path / "report")
+    assert code == 2
+    assert "line 2: not valid JSON" in err and "line 3: evidence 1 is not in the corpus" in err
+    assert not (tmp_path / "report").exists()
+    assert fake_model.calls == 0  # stopped before any work: no model, no index
+
+
+def test_an_output_path_that_is_a_file_is_refused_before_any_work(tmp_path, corpus, questions, fake_model, capsys):
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder", encoding="utf-8")
+    code, _, err = run_eval(capsys, tmp_path, corpus, questions, "--out", taken)
+    assert code == 1 and "is a file" in err
+    assert fake_model.calls == 0
+
+
+def test_skip_invalid_runs_the_good_lines_and_records_how_many_were_skipped(tmp_path, corpus, questions, fake_model, capsys):
+    with questions.open("a", encoding="utf-8") as handle:
+        handle.write("{oops\n")
+    code, out, err = run_eval(capsys, tmp_path, corpus, questions, "--skip-invalid", "--out", tmp_path / "report")
+    assert code == 0 and "Skipped 1 invalid line" in err and "line 6" in err
+    report = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
+    assert report["skipped_invalid"] == 1 and report["metrics"]["n_questions"] == 5
+
+
+def test_csv_question_files_work(tmp_path, corpus, fake_model, capsys):
+    path = tmp_path / "questions.csv"
+    path.write_text(
+        "id,question,history,answerable,evidence,emergency,tags\n"
+        f"k1,Is it safe with kidney disease?,,yes,{KIDNEY},no,kidney\n"
+        "s1,and if I stop?,I take it for spasm,true,\"" + SEIZURE + "\",0,stopping|followup\n"
+        "u1,What is the weather like?,,false,,false,offtopic\n",
+        encoding="utf-8",
+    )
+    code, _, _ = run_eval(capsys, tmp_path, corpus, path, "--out", tmp_path / "report")
+    assert code == 0
+    report = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
+    assert report["metrics"]["n_with_evidence"] == 2 and report["metrics"]["n_unanswerable"] == 1
+    assert report["results"][1]["history"] == ["I take it for spasm"]
+
+
+def test_compare_prints_one_table_with_every_configuration(tmp_path, corpus, questions, fake_model, capsys):
+    code, out, _ = run_eval(capsys, tmp_path, corpus, questions, "--compare", "dense,bm25,hybrid,naive",
+                            "--out", tmp_path / "report")
+    assert code == 0
+    header = next(line for line in out.splitlines() if line.startswith("metric"))
+    assert header.split() == ["metric", "dense", "bm25", "hybrid", "naive"]
+    report = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
+    assert list(report["compare"]) == ["dense", "bm25", "hybrid", "naive"]
+    assert report["compare"]["naive"]["wrong_abstain"] == 0.0  # the naive pipeline never abstains
+    assert report["compare"]["naive"]["verbatim"] == 1.0
+    assert report["config"]["name"] == "dense"
+    assert "## Configurations compared" in (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+
+
+def test_an_unknown_configuration_is_a_usage_error(tmp_path, corpus, questions, fake_model, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        run_eval(capsys, tmp_path, corpus, questions, "--compare", "dense,bert")
+    assert stopped.value.code == 2 and "bert" in capsys.readouterr().err
+
+
+def test_an_interrupted_run_leaves_the_previous_report_intact(tmp_path, corpus, questions, fake_model, capsys, monkeypatch):
+    out_dir = tmp_path / "report"
+    run_eval(capsys, tmp_path, corpus, questions, "--out", out_dir)
+    before = (out_dir / "report.json").read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(assistant.report, "plot_hit_at_k", interrupted)
+    code, _, _ = run_eval(capsys, tmp_path, corpus, questions, "-k", "2", "--out", out_dir)
+    assert code == 130
+    assert (out_dir / "report.json").read_bytes() == before
+    assert not list(tmp_path.glob(".report.tmp-*"))
+
+
+@pytest.mark.slow
+def test_eval_with_the_real_model_on_the_seed_article(tmp_path, capsys):
+    gold = [json.loads(line) for line in (REPO / "tests" / "data" / "gold.jsonl").read_text(encoding="utf-8").splitlines()]
+    picked = [q for q in gold if q["answerable"] is True][:6] + [q for q in gold if q["answerable"] is False][:2]
+    picked += [q for q in gold if q["emergency"]][:2]
+    path = tmp_path / "ten.jsonl"
+    path.write_text("".join(json.dumps(q) + "\n" for q in picked), encoding="utf-8")
+    out_dir = tmp_path / "report"
+    code = main(["eval", str(path), "--out", str(out_dir), "--corpus", str(CORPUS), "--index-dir", str(tmp_path / "index"),
+                 "--compare", "default,naive"])
+    assert code == 0, capsys.readouterr().err
+    assert all((out_dir / name).is_file() for name in REPORT_FILES)
+    report = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
+    metrics = report["metrics"]
+    assert metrics["n_questions"] == 10 and metrics["n_with_evidence"] == 6
+    assert 0.0 <= metrics["hit@1"] <= metrics["hit@3"] <= 1.0
+    assert metrics["verbatim"] == 1.0
+    assert report["compare"]["naive"]["hit@3"] > 0.3  # the same model finds something for plain questions
+    assert 0 < metrics["latency_p50_ms"] <= metrics["latency_p95_ms"] < 10_000
