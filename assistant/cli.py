@@ -62,6 +62,103 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from assistant.engine import Assistant
+
+    settings = _settings(args, "host", "port")
+    try:
+        from ui.app import build_app, launch_app
+    except ImportError as exc:
+        raise AssistantError(f"The web chat needs Gradio 6 ({exc}): pip install 'gradio>=6,<7'") from None
+    _progress(f"Loading the model ({settings.model}) and the index ({settings.index_dir})...")
+    assistant = Assistant.load(settings, progress=_progress)
+    demo = build_app(assistant, settings)
+    if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.auth_user:
+        _progress(
+            f"Warning: listening on {settings.host} without a login; anyone who can reach this machine can use the chat. "
+            "Set BACLOFEN_QA_AUTH_USER and BACLOFEN_QA_AUTH_PASSWORD to require one."
+        )
+    try:
+        _, url, _ = launch_app(demo, settings, prevent_thread_lock=True)
+    except OSError as exc:
+        if "empty port" in str(exc):  # Gradio's wording when the port is taken
+            raise AssistantError(
+                f"Port {settings.port} on {settings.host} is already in use. "
+                "Stop the other program or choose another port with --port."
+            ) from None
+        raise AssistantError(f"Could not start the web chat on {settings.host}:{settings.port}: {exc}") from None
+    print(f"The web chat is running on {url}  (Ctrl+C stops it)", flush=True)
+    demo.block_thread()
+    return 0
+
+
+def _fail_under(text: str):
+    from assistant.metrics import parse_target
+
+    try:
+        return parse_target(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _config_names(text: str) -> list[str]:
+    from assistant.evaluate import CONFIG_NAMES
+
+    names = list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    unknown = [name for name in names if name not in CONFIG_NAMES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown configuration(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(CONFIG_NAMES)}"
+        )
+    return names
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from assistant.embedding import load_embedder
+    from assistant.evaluate import evaluate, read_questions
+    from assistant.ingest import load_corpus
+    from assistant.metrics import resolve_targets
+    from assistant.report import check_output_folder, format_console, provenance, write_report
+
+    settings = _settings(args, "top_k")
+    check_output_folder(args.out)
+    try:
+        targets = resolve_targets(args.fail_under, settings.top_k)
+    except ValueError as exc:
+        print(f"baclofen-qa eval: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    documents = load_corpus(settings.corpus_dir).documents
+    questions = read_questions(
+        args.questions, documents, max_question_chars=settings.max_question_chars, skip_invalid=args.skip_invalid
+    )
+    if questions.skipped:
+        _progress(f"Skipped {questions.skipped} invalid line(s) of {args.questions}:")
+        for problem in questions.problems[:20]:
+            _progress(f"  {problem}")
+    report = evaluate(
+        questions,
+        documents,
+        settings,
+        lambda: load_embedder(settings.model, batch_size=settings.embed_batch_size),
+        configs=args.compare,
+        targets=targets,
+        questions_file=str(args.questions),
+        provenance=provenance(settings, args.questions),
+        progress=_progress,
+    )
+    write_report(report, args.out)
+    seconds = sum(run.seconds for run in report.runs)
+    print(f"Evaluated {len(questions.questions)} questions with {', '.join(args.compare)} in {seconds:.1f} s"
+          + (f" ({questions.skipped} invalid line(s) skipped)" if questions.skipped else ""))
+    print(format_console(report))
+    print(f"Report: {args.out / 'report.md'} (with report.json, results.csv, scores.png, hit_at_k.png)")
+    missed = [check.target.metric for check in report.targets if not check.passed]
+    if missed:
+        print(f"baclofen-qa eval: target(s) missed: {', '.join(missed)}", file=sys.stderr)
+        return EXIT_ERROR
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="baclofen-qa",
@@ -76,6 +173,47 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--no-rebuild", action="store_true", help="stop with a message instead of rebuilding a stale index")
     index.add_argument("--index-type", choices=("flat", "hnsw"), help="flat (exact, default) or hnsw (approximate)")
     index.set_defaults(handler=cmd_index)
+
+    serve = sub.add_parser("serve", help="start the web chat (loads the model and index once; builds the index if needed)")
+    _add_common(serve)
+    serve.add_argument("--host", help="address to listen on (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: 7860)")
+    serve.set_defaults(handler=cmd_serve)
+
+    evaluation = sub.add_parser(
+        "eval",
+        help="answer a labelled question file and report metrics (report.json, results.csv, report.md, plots)",
+        description="Answer every question of a JSONL or CSV file and measure the answers against its labels. "
+        "Writes report.json, results.csv, report.md, scores.png and hit_at_k.png into --out, atomically.",
+        epilog="Metrics: hit@1 hit@3 mrr@5 ndcg@5 recall@k abstain wrong_abstain emergency_recall false_alarm "
+        "verbatim top_passage_chars latency_p50_ms latency_p95_ms. Exit codes: 0 ok, 1 a --fail-under target "
+        "missed (or an error), 2 bad input (the question file's problems are listed by line).",
+    )
+    _add_common(evaluation)
+    evaluation.add_argument(
+        "questions", type=Path, metavar="QUESTIONS", help="question file: .jsonl, or .csv (lists |-separated)"
+    )
+    evaluation.add_argument(
+        "--out", type=Path, default=Path("eval-out"), metavar="DIR", help="report folder (default: eval-out)"
+    )
+    evaluation.add_argument(
+        "-k", dest="top_k", type=int, metavar="N",
+        help="passages per answer, and the k of recall@k (default: the top_k setting)",
+    )
+    evaluation.add_argument(
+        "--compare", type=_config_names, default=["default"], metavar="CONFIGS",
+        help="comma-separated configurations to run side by side: default, dense, bm25, hybrid, naive "
+        "(naive = 1000/200 recursive split, same model, FAISS top-4, no abstention); the first is the main one",
+    )
+    evaluation.add_argument(
+        "--fail-under", type=_fail_under, action="append", default=[], metavar="METRIC=VALUE",
+        help="exit 1 when METRIC is worse than VALUE: below it, or above it for the lower-is-better metrics "
+        "wrong_abstain, false_alarm, top_passage_chars, latency_p50_ms, latency_p95_ms; repeatable",
+    )
+    evaluation.add_argument(
+        "--skip-invalid", action="store_true", help="skip invalid lines (counted and listed) instead of stopping"
+    )
+    evaluation.set_defaults(handler=cmd_eval)
     return parser
 
 
