@@ -92,6 +92,57 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+LEVEL_LABELS = {"RED": "EMERGENCY", "CRISIS": "URGENT - CRISIS", "POISON": "URGENT - POISON", "AMBER": "Caution", "INFO": "Note"}
+
+
+def format_answer(answer, *, bold: bool = False) -> str:
+    """An Answer as plain text for a terminal: notices, passages with source, disclaimer."""
+    import textwrap
+
+    lines: list[str] = []
+    for notice in answer.notices:
+        lines.append(f"[{LEVEL_LABELS.get(notice.level, notice.level)}] {notice.title}")
+        lines.extend(textwrap.wrap(notice.text, 96, initial_indent="  ", subsequent_indent="  "))
+        lines.append("")
+    if answer.message:
+        lines.extend(textwrap.wrap(answer.message, 98))
+        lines.append("")
+    for number, passage in enumerate(answer.passages, start=1):
+        where = f"{passage.source}" + (f" - section: {passage.section}" if passage.section else "")
+        lines.append(f"{number}. From the article: {where}")
+        text = passage.text
+        if bold and 0 <= passage.highlight_start < passage.highlight_end <= len(text):
+            # ANSI bold marks the best-matching sentence; the quoted characters are unchanged.
+            text = (text[:passage.highlight_start] + "\033[1m" + text[passage.highlight_start:passage.highlight_end]
+                    + "\033[0m" + text[passage.highlight_end:])
+        lines.extend("   | " + line for line in text.split("\n"))
+        for reason in passage.unverified:
+            lines.append(f"   ⚠ unverified: {reason}")
+        lines.append("")
+    if answer.condensed_query != answer.question:
+        lines.append(f"(searched for: {answer.condensed_query})")
+    lines.extend(textwrap.wrap(answer.disclaimer, 98))
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    import json
+
+    from assistant.engine import Assistant, validate_question
+    from assistant.serialize import answer_to_dict
+
+    settings = _settings(args, "top_k")
+    question = validate_question(args.question, settings)  # before loading anything: bad input fails fast
+    history = [validate_question(h, settings) for h in args.history]
+    assistant = Assistant.load(settings, progress=_progress)
+    answer = assistant.answer(question, history)
+    if args.json:
+        print(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(answer, bold=sys.stdout.isatty()))
+    return 0
+
+
 def _fail_under(text: str):
     from assistant.metrics import parse_target
 
@@ -173,6 +224,17 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--no-rebuild", action="store_true", help="stop with a message instead of rebuilding a stale index")
     index.add_argument("--index-type", choices=("flat", "hnsw"), help="flat (exact, default) or hnsw (approximate)")
     index.set_defaults(handler=cmd_index)
+
+    ask = sub.add_parser("ask", help="answer one question in the terminal (quotes, safety notices, disclaimer)")
+    _add_common(ask)
+    ask.add_argument("question", metavar="QUESTION", help="the question, in quotes")
+    ask.add_argument(
+        "--history", action="append", default=[], metavar="EARLIER_QUESTION",
+        help="an earlier question of the conversation, for follow-ups; repeat, oldest first",
+    )
+    ask.add_argument("-k", dest="top_k", type=int, metavar="N", help="at most N passages (default: the top_k setting, 3)")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON (the shape the web API returns)")
+    ask.set_defaults(handler=cmd_ask)
 
     serve = sub.add_parser("serve", help="start the web chat (loads the model and index once; builds the index if needed)")
     _add_common(serve)

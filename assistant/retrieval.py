@@ -26,9 +26,10 @@ from assistant.lexicon import Lexicon, QueryTerms, words
 from assistant.records import Chunk, Passage
 from assistant.store import LoadedIndex
 
-# Two passages sharing this share of their content words say the same thing (the seed article
-# repeats itself). Embeddings are no help here: every passage about one medicine is close to every other.
-DUPLICATE_JACCARD = 0.5
+# A passage whose content words are mostly (this share) in an already chosen passage repeats it
+# (the seed article states its facts two or three times). Embeddings are no help here: every
+# passage about one medicine is close to every other.
+DUPLICATE_OVERLAP = 0.6
 # Share of the lexical score given to matching adjacent word pairs of the question.
 PHRASE_WEIGHT = 0.25
 # A "sentence" this short (a bullet, "Benefits of Baclofen:") is too little text to judge by embedding.
@@ -79,8 +80,9 @@ class _Bm25:
         return np.asarray(self.model.get_scores(known), dtype=np.float32)
 
 
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """Share of the smaller set's words that the other set has too."""
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
 
 class Retriever:
@@ -184,7 +186,7 @@ class Retriever:
         ca, cb = self.index.chunks[a.chunk_index], self.index.chunks[b.chunk_index]
         if ca.doc_id == cb.doc_id and ca.start < cb.end and cb.start < ca.end:
             return True  # overlapping chunks
-        return _jaccard(self.text_stems[a.chunk_index], self.text_stems[b.chunk_index]) >= DUPLICATE_JACCARD
+        return _overlap(self.text_stems[a.chunk_index], self.text_stems[b.chunk_index]) >= DUPLICATE_OVERLAP
 
     def to_passages(self, chosen: Sequence[Candidate], query: QueryTerms, vector: np.ndarray) -> list[Passage]:
         """Turn chosen candidates into verbatim passages, merging neighbours of one section."""
