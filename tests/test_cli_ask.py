@@ -16,7 +16,7 @@ def args(tmp_path, toy_corpus, fake_embedder, monkeypatch):
 
 def test_ask_prints_the_passage_with_its_source_then_the_disclaimer(args, capsys):
     code = main(["ask", "is it ok with kidney disease?", *args])
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # the disclaimer is wrapped to the terminal width
     assert code == 0
     assert "From the article: Kidney care" in out and "kidney disease need care" in out
     assert out.index("kidney disease need care") < out.index("not medical advice")
