@@ -31,9 +31,24 @@ run: install
 	$(BIN)/baclofen-qa index
 	$(BIN)/baclofen-qa serve
 
-# Every test tier: fast unit tests, then the real model, the Gradio server and the browser.
+# The answer-engine targets, checked on the gold question set by `make test` (a regression gate).
+GATE := --fail-under hit@1=0.85 --fail-under hit@3=0.95 --fail-under wrong_abstain=0.05 \
+        --fail-under abstain=0.90 --fail-under emergency_recall=1.0 --fail-under false_alarm=0.02 \
+        --fail-under verbatim=1.0 --fail-under top_passage_chars=450
+
+# Every test tier: fast unit tests, then the real model, the Gradio server and the browser,
+# then the gold question set against the targets.
 test: install
 	$(BIN)/pytest -m "" -q
+	$(BIN)/baclofen-qa eval tests/data/gold.jsonl --out eval-out $(GATE)
+
+# Batch evaluation with the comparison against the pipeline most people would build.
+eval: install
+	$(BIN)/baclofen-qa eval tests/data/gold.jsonl --out eval-out --compare default,dense,bm25,naive $(GATE)
+
+# Speed and memory figures (warm latency p50/p95 against the targets, start-up, build, RSS).
+bench: install
+	$(BIN)/python scripts/benchmark.py
 
 test-fast: install
 	$(BIN)/pytest -q

@@ -35,6 +35,9 @@ def compose_answer(
     elif small_talk:
         passages, kind, message = (), "help", messages.help_reply
         reason = "greeting or question about the assistant"
+    elif not passages and safety.emergency:
+        # The urgent notice says what to do; "please ask your pharmacist" under it would only distract.
+        kind, message = "emergency_only", ""
     elif not passages:
         kind, message = "not_found", messages.not_found
     else:

@@ -62,3 +62,8 @@ def test_greetings_get_the_help_reply_without_passages(messages):
 def test_unverifiable_claims_are_flagged_on_the_quote(messages):
     (passage,) = compose(messages).passages
     assert passage.unverified and passage.text == DOC.text
+
+
+def test_an_emergency_without_a_relevant_passage_shows_the_notice_without_a_not_found_line(messages):
+    answer = compose(messages, passages=(), assessment=safety(RED))
+    assert answer.kind == "emergency_only" and answer.message == "" and answer.notices[0].level == "RED"
