@@ -7,8 +7,9 @@
   Similarity can add a category the rules missed, but never turns a question the rules read as
   informational ("what are the signs of ...", "can it cause ...") into an emergency.
 
-The rules themselves live in `assistant/safety_rules.py`-style sections below: normalisation,
-then vocabulary, then one named pattern per situation, each with a comment saying why.
+Sections: 1. normalisation (slang, contractions, spelling), 2. vocabulary (regex fragments),
+3. rules (one named pattern per situation, each with a comment saying why), 4. messages,
+5. the detector. Display order and the urgent levels come from `assistant.records`.
 """
 
 from __future__ import annotations
@@ -30,17 +31,18 @@ from assistant.records import LEVEL_ORDER, URGENT_LEVELS, Document, Notice
 
 SAFETY_FILE = Path(__file__).with_name("safety.toml")
 
+# Category ids, in display order within one level (a pump line before a general withdrawal line).
 CATEGORIES = (
     "serious_reaction_now",
+    "self_harm",
     "overdose",
     "child_ingestion",
-    "self_harm",
-    "withdrawal",
     "pump",
+    "withdrawal",
+    "sedatives",
     "pregnancy",
     "children",
     "kidney",
-    "sedatives",
     "driving",
     "dosing",
     "offlabel_alcohol",
@@ -268,11 +270,6 @@ def normalise(text: str) -> str:
 # ---------------------------------------------------------------------------------------------------
 
 
-def _gap(max_words: int) -> str:
-    """Up to `max_words` arbitrary words, each followed by a space."""
-    return rf"(?:\S+ ){{0,{max_words}}}?"
-
-
 DRUG_NAME = r"(?:baclofen|lioresal|gablofen|ozobax|lyvispah|kemstro|baclocur)"
 MEDICINE = (
     rf"(?:{DRUG_NAME}|pills?|tablets?|meds|med|medications?|medicines?|doses?|dosage|capsules?"
@@ -342,7 +339,8 @@ WITHDRAWAL_DANGER = (
     r"|so|very|really|super|incredibly|unbearably) (?:stiff|stiffness|rigid|tight|spasms?|spasming|cramps?"
     r"|cramping|spastic)|rock hard|rock solid|can not (?:move|bend|walk)|rigid|locked up|seized up"
     r"|shaking|tremors?|racing heart|heart (?:is )?racing|itching all over|agitated"
-    r"|temp(?:erature)? (?:of |is |at )?(?:3[89]|4[0-2]|10[0-9])|(?:spasms|stiffness|cramps) (?:are |is )?(?:so |very"
+    r"|temp(?:erature)? (?:of |is |at )?(?:3[89]|4[0-2]|10[0-9])"
+    r"|(?:spasms|stiffness|cramps) (?:are |is )?(?:so |very"
     r" |really )?(?:severe|unbearable|terrible|awful|horrendous|extreme))\b"
 )
 
@@ -425,6 +423,7 @@ class _Rule:
     skip_distant_past: bool = False  # "... years ago"
     skip_habitual: bool = False  # "... sometimes"
     needs_drug_context: bool = False  # only when the question or an earlier one names the medicine
+    unless: re.Pattern[str] | None = None  # the rule does not apply when this matches anywhere
 
 
 def _rule(name: str, category: str, pattern: str, **options: Any) -> _Rule:
@@ -444,7 +443,6 @@ RULES: tuple[_Rule, ...] = (
           rf"\b{PERSON} (?:is |are |am |keeps |keep |started |has been |have been |been |just )?(?:still )?"
           r"(?:seizing|convulsing|fitting(?! in| into| the| a )|jerking all over|shaking and jerking"
           r"|jerking and shaking|shaking all over|shaking uncontrollably|twitching all over)\b", **_SERIOUS),
-    # A bare seizure word counts only with "now", "again", "still", "keeps" ("siezure now!!").
     # Someone else jerking now (a first-person "i keep jerking at night" is usually benign twitching).
     _rule("jerking_other", "serious_reaction_now",
           r"\b(?:he|she|they|(?:my|our|his|her) (?:\S+ )?(?:" + _RELATIONS + r")|mum|mom|dad) (?:is |are )"
@@ -452,6 +450,7 @@ RULES: tuple[_Rule, ...] = (
     _rule("seizure_signs", "serious_reaction_now",
           r"\bfoaming at the mouth\b|\beyes (?:rolled|rolling) back\b|\b(?:shaking|jerking) (?:and|while)"
           r" (?:not responding|unconscious|unresponsive)\b", when="statement", **_SERIOUS),
+    # A bare seizure word counts only with "now", "again", "still", "keeps" ("siezure now!!").
     _rule("seizure_word_now", "serious_reaction_now",
           r"\b(?:seizures?|seizing|convulsing|convulsions?|fits?)(?: \S+){0,3} (?:now|right now|again|still"
           r"|will not stop|keeps? going)\b|\b(?:now|right now|just|again|still) (?:\S+ ){0,3}(?:seizing"
@@ -466,8 +465,9 @@ RULES: tuple[_Rule, ...] = (
     _rule("breathing_statement", "serious_reaction_now",
           r"\b(?:can not|cannot|could not|can barely|can hardly|unable to|struggling to|hard to|trouble"
           r"|difficulty|difficult to|problems?) (?:breathe|breath|breathing)\b|\b(?:gasping|choking)\b"
-          r"|\b(?:short of breath|out of breath|breathless)\b"
-          r"|\bbreathing (?:is |feels |seems |really |very |so |too )*(?:slow|shallow|weird|funny|strange"
+          r"|\b(?:short of breath|out of breath|breathless)\b|\b(?:can not|could not|cannot|struggling to) get"
+          r" (?:any |enough )?(?:air|breath|oxygen)\b|\bairway (?:\S+ ){0,2}(?:blocked|closing|tight|swelling)\b"
+          r"|\bbreathing (?:is |feels |seems |really |very |so |too )*(?:slow|shallow|weird|weirdly|funny|strange"
           r"|laboured|labored|noisy|rattly|difficult|hard)\b|\b(?:slow|shallow) breathing\b",
           when="statement", **_SERIOUS),
     # Swelling of the throat, tongue, lips or face: an allergic reaction that can block the airway.
@@ -492,7 +492,7 @@ RULES: tuple[_Rule, ...] = (
           r"(?:that|who|which) (?:are|is) not there|seeing (?:bugs|spiders|people|stuff|shadows|animals"
           r"|insects|faces|snakes)|talking to (?:\S+ ){0,3}(?:not there|nobody|no one|invisible))\b", **_SERIOUS),
     _rule("hallucinating_statement", "serious_reaction_now",
-          r"\b(?:hallucinating|seeing things|hearing things|hearing voices|seeing bugs|not making sense"
+          r"\b(?:hallucinating|seeing things|hearing things|hearing voices|seeing bugs|not making (?:any )?sense"
           r"|delirious|disoriented|talking to (?:\S+ ){0,3}(?:not there|nobody|no one))\b"
           r"|\bconfused and (?:\S+ ){0,2}(?:seeing|hearing|hallucinating|agitated)\b"
           r"|\b(?:talking|speaking) (?:gibberish|nonsense|rubbish)\b|\bslurring (?:his|her|their|my) words\b"
@@ -507,7 +507,8 @@ RULES: tuple[_Rule, ...] = (
           r"|so fast|jumping)\b", **_SERIOUS),
     _rule("heart_statement", "serious_reaction_now",
           r"\b(?:heart|pulse|heartbeat) (?:is |keeps |feels )?(?:racing|pounding|thumping|fluttering|skipping"
-          r"|irregular|going crazy)\b|\b(?:racing|pounding|irregular) (?:heart|heartbeat|pulse)\b"
+          r"|irregular|going (?:like )?(?:crazy|mad|wild))\b"
+          r"|\b(?:racing|pounding|irregular) (?:heart|heartbeat|pulse)\b"
           r"|\bchest (?:pain|pains|is tight|tightness|hurts|feels tight)\b", when="statement", **_SERIOUS),
     _rule("palpitations_now", "serious_reaction_now", r"\bpalpitations\b", when="live", **_SERIOUS),
     # Can't be woken, collapsed, unconscious, turning blue.
@@ -515,7 +516,11 @@ RULES: tuple[_Rule, ...] = (
           r"\b(?:will not|would not|can not|could not|did not|does not|is not|are not|not) (?:wake|waking"
           r"|woke|waken|be woken|be roused|respond|responding|responsive|come round|come to)\b"
           r"|\b(?:can not|could not|cannot|unable to) (?:wake|rouse) (?:him|her|them|my|up)\b"
-          r"|\b(?:unresponsive|unconscious|unrousable|collapsed|passed out|blacked out|fainted|keeled over)\b"
+          r"|\bgone (?:floppy|limp)\b"
+          r"|\b(?:will not|would not|is not|not) (?:answer|answering|talk|talking) (?:to )?(?:me|us|anyone)?"
+          r"(?=.*\b(?:floppy|limp|gone|out|asleep|eyes|wake|breathing)\b)"
+          r"|\b(?:unresponsive|unconscious|unrousable|collapsed|passed out|blacked out|fainted|keeled over"
+          r"|gone (?:floppy|limp))\b"
           r"|\b(?:lips?|face|skin|fingers) (?:\S+ ){0,2}(?:blue|grey|gray)\b"
           r"|\b(?:turning|turned|gone|going|went|looks|looking) (?:\S+ )?(?:blue|grey|gray)\b",
           when="statement", **_SERIOUS),
@@ -533,7 +538,8 @@ RULES: tuple[_Rule, ...] = (
     _rule("again_by_mistake", "overdose",
           r"^(?=.*\b(?:mistake|accident\w*|forgot|forgotten|already|oops|instead)\b).*?\b(?:took|taken|had"
           r"|swallowed|given|gave) (?:\S+ ){0,4}?(?:again|another)\b"
-          r"|\b(?:forgot|forgotten) (?:\S+ ){0,5}(?:already|had) (?:taken|had|took) (?:\S+ ){0,3}(?:took|taken|had)\b"),
+          r"|\b(?:forgot|forgotten) (?:\S+ ){0,5}(?:already|had) (?:taken|had|took) (?:\S+ ){0,3}"
+          r"(?:took|taken|had)\b"),
     # Many pills at once: four or more counted ("i took like 6 baclofens", "swallowed 8 of his tablets").
     _rule("many_pills", "overdose",
           rf"\b{PAST_INTAKE} (?:like |about |around |maybe |at least |nearly |almost |over |roughly |probably "
@@ -554,9 +560,12 @@ RULES: tuple[_Rule, ...] = (
           r"|blister|lot|thing|prescription|supply)"
           r"|a whole (?:bottle|pack|packet|box|strip|blister)|all (?:of )?(?:my|his|her|their|the) (?:\S+ )?"
           r"(?:pills|tablets|meds|medication|medicine|baclofen|doses)|them all|all of them|a handful"
-          r"|handfuls|the lot|the rest of (?:my|his|her|the) (?:\S+ )?(?:pills|tablets|baclofen|meds)"
-          rf"|(?:a bunch|loads|lots|a lot|a load|a pile|a heap|several|a fistful|a stack) (?:of )?(?:\S+ )?{MEDICINE}"
+          r"|handfuls|heaps|tons|lots of (?:them|it|my|his|her)|a fistful|(?:\S+ )?doses all at once|the evening"
+          r" ones too|the lot|the rest of (?:my|his|her|the) (?:\S+ )?(?:pills|tablets|baclofen|meds)"
+          r"|(?:a bunch|loads|lots|a lot|a load|a pile|a heap|several|a fistful|a stack) (?:of )?(?:\S+ )?"
+          rf"{MEDICINE}"
           r"|more (?:\S+ ){0,2}than (?:i|he|she|they|we|you) (?:should|was|were|am|is|are|meant|supposed)"
+          r"|more than (?:\S+ ){0,3}(?:told|prescribed|usual|normal|allowed|recommended|directed)"
           r"|more than (?:prescribed|(?:my|his|her|the) (?:prescribed )?dose))\b"),
     _rule("too_much_medicine", "overdose",
           rf"\b(?:took|taken|swallowed|popped|given|gave|had) (?:\S+ ){{0,2}}?(?:way )?(?:too much|to much)"
@@ -576,19 +585,21 @@ RULES: tuple[_Rule, ...] = (
           r" (?:\S+ ){0,6}?"
           r"(?:took|taken|swallowed|ate|eaten|gave|given|doubled|double)\b"
           r"|\b(?:took|taken|swallowed|ate|eaten|gave|given) (?:\S+ ){0,8}?(?:by mistake|by accident"
-          r"|accidentally|accidently|mistakenly|in error)\b"),
+          r"|accidentally|accidently|mistakenly|in error)\b", unless=BENIGN_TIMING),
     # Someone else took my pills ("my husband took one of my baclofen").
     _rule("someone_elses_pills", "overdose",
           r"\b(?:he|she|they|(?:my|our) (?:\S+ )?(?:" + _RELATIONS + r")) (?:\S+ )?(?:took|swallowed|ate|had)"
           rf" (?:one|1|some|a few|a couple|\d+) (?:of )?my (?:\S+ )?{MEDICINE}\b"),
     # --- A child swallowed medicine (POISON) --------------------------------------------------------
     _rule("child_swallowed", "child_ingestion",
-          rf"\b{CHILD} (?:\S+ ){{0,6}}?(?:ate|eaten|swallowed|chewed|chewing|got into|got hold of|got (?:his"
+          rf"\b{CHILD} (?:\S+ ){{0,6}}?(?:ate|eaten|swallowed|chewed|chewing|chomped|bit|bitten|munched|nibbled"
+          r"|mouthed|got into|got hold of|got (?:his"
           r"|her|their) hands on|licked|sucked on|grabbed|has had|may have had|might have had) (?:\S+ ){0,4}?"
           rf"(?:{MEDICINE}|one|some|a few|it|them|any|bottle|pack|packet|\d+)\b"),
     # Any swallowing by a child once medicine is in the conversation ("ate the monday ones").
     _rule("child_swallowed_any", "child_ingestion",
-          rf"\b{CHILD} (?:\S+ ){{0,12}}?(?:ate|eaten|swallowed|chewed|licked|sucked on|has had|may have had"
+          rf"\b{CHILD} (?:\S+ ){{0,12}}?(?:ate|eaten|swallowed|chewed|chomped|bit|bitten|munched|nibbled|mouthed"
+          r"|licked|sucked on|has had|may have had"
           rf"|might have had|got into|got hold of|got (?:my|the|his|her|some) (?:\S+ )?{MEDICINE})\b",
           needs_drug_context=True),
     _rule("child_opened_pack", "child_ingestion",
@@ -596,7 +607,8 @@ RULES: tuple[_Rule, ...] = (
           r" (?:\S+ ){0,4}?(?:open|opened|lid off|missing|gone|empty|chewed|torn)\b"
           rf"|^(?=.*\b{CHILD}\b)(?=.*\b{MEDICINE} (?:are |is )?(?:missing|gone)\b)"),
     _rule("child_took_some", "child_ingestion",
-          rf"\b{CHILD} (?:\S+ ){{0,4}}?(?:took|taken|had) (?:some|a few|a couple|one|\d+|several) (?:of )?(?:\S+ )?"
+          rf"\b{CHILD} (?:\S+ ){{0,4}}?(?:took|taken|had) (?:some|a few|a couple|one|\d+|several) (?:of )?"
+          r"(?:\S+ )?"
           rf"{MEDICINE}\b(?!.*\bas (?:prescribed|directed)\b)"),
     _rule("child_took_others", "child_ingestion",
           rf"\b{CHILD} (?:\S+ ){{0,4}}?(?:took|taken|had) (?:one|some|a few|a couple|\d+|a|an) (?:of )?"
@@ -627,6 +639,19 @@ RULES: tuple[_Rule, ...] = (
           r"|notice)|(?:do not|can not|could not) see (?:the |any )?point (?:in|of) (?:living|life|going on"
           r"|anything|being here)|what is the point (?:of|in) (?:living|life|going on|being alive)|(?:life is"
           r"|it is) not worth (?:living|it anymore)|not worth living|feel (?:so |completely |totally )?hopeless"
+          r"|no way out|(?:nobody|no one) (?:cares|would care|will care) (?:whether|if) i (?:live|die|am alive)"
+          r"|life (?:feels|is|seems) (?:so )?(?:pointless|meaningless|worthless)"
+          r"|disappear(?:ing)? (?:forever|for good)"
+          r"|(?:goodbye|suicide) (?:letters?|notes?)|tired of (?:living|being alive|life)|(?:i am|being) a burden"
+          r"|lost (?:the|my|all) (?:will|reason) to (?:live|go on)|(?:i am|i feel) done with (?:everything|it all"
+          r"|life)|want (?:it|this|everything) (?:all )?to stop|(?:rather|like to|love to) (?:be dead|not be alive"
+          r"|not be here|not exist|die)|can not keep going|giving up on (?:everything|life)|end (?:my|the)"
+          r" suffering|(?:better|happier|easier) (?:off )?(?:if|when) i (?:was|were|am) (?:gone|dead|not here)"
+          r"|nothing left (?:for me|to live for)|end things|(?:stay asleep|sleep|go to sleep) (?:forever|for ever)"
+          r"|never wake up again|(?:do not|no longer|not) want to (?:be around|exist)|want out of (?:this|my) life"
+          r"|(?:something|anything) stupid with (?:my|the|his|her) (?:pills|tablets|meds|medication)"
+          r"|want to not be (?:alive|here)|(?:prefer|rather) to die|thoughts (?:of|about) (?:dying|death|ending)"
+          r"|dark thoughts|stop living"
           r"|(?:everyone|everybody) (?:would|will) be better off|want (?:it|this|everything) (?:all )?"
           r"to (?:be over|end))\b", skip_hypothetical=False),
     # Asking for a lethal amount: no dose or toxicity information may follow (WHO/IASP).
@@ -646,7 +671,8 @@ RULES: tuple[_Rule, ...] = (
           r"\b(?:going to|will|want to|wants to|thinking about|thinking of|think about|plan to|planning to"
           r"|plans to|about to|might|tempted to|considering|ready to) (?:\S+ ){0,2}(?:take|taking|swallow"
           r"|swallowing|down|downing|overdose|overdosing|neck) (?:\S+ ){0,2}?(?:all|every|the whole|a whole"
-          r"|(?:my|his|her|their) whole|the rest|the lot|everything|them all|all of them|a bottle|the bottle|a handful"
+          r"|(?:my|his|her|their) whole|the rest|the lot|everything|them all|all of them|a bottle|the bottle"
+          r"|a handful"
           r"|loads|enough)\b"
           r"(?! (?:\S+ ){0,3}as (?:prescribed|directed))"
           r"|\b(?:going to|will|want to|wants to|plan to|planning to|about to|thinking about|thinking of) "
@@ -660,7 +686,8 @@ RULES: tuple[_Rule, ...] = (
           r"|\b(?:on purpose|deliberately|intentionally) (?:took|overdosed|swallowed)\b", skip_hypothetical=False),
     # A farewell after taking pills is a suicide attempt until shown otherwise.
     _rule("farewell_after_pills", "self_harm",
-          r"^(?=.*\b(?:took|taken|swallowed|downed)\b).*\b(?:goodbye|bye forever|farewell|sorry for everything|this is"
+          r"^(?=.*\b(?:took|taken|swallowed|downed)\b).*\b(?:goodbye|bye forever|farewell|sorry for everything"
+          r"|this is"
           r" (?:it|the end)|tell (?:\S+ ){0,3}i love (?:them|you|her|him))\b", skip_hypothetical=False),
 )
 
@@ -671,7 +698,8 @@ _STOP_VERB = (
     r"|ditched|skip|skipped|skipping|pause|paused|halt|halted)"
 )
 _STOP_OBJECT = (
-    rf"(?:\S+ ){{0,2}}?(?:{DRUG_NAME}|it|them|my (?:\S+ )?(?:meds|medication|medicine|tablets|pills)|the"
+    rf"(?:\S+ ){{0,2}}?(?:{DRUG_NAME}|it|them|my (?:\S+ )?(?:meds|medication|medicine|tablets|pills"
+    r"|muscle relax\w+)|the"
     rf" (?:meds|medication|medicine|tablets|pills|drug)|this (?:drug|medicine|medication)|taking (?:it|them"
     rf"|{DRUG_NAME}|my \S+|the \S+|this \S+))\b(?! (?:from|making|causing|being|working|hurting|helping))"
 )
@@ -680,7 +708,7 @@ _STOP_OBJECT = (
 OFFLABEL = re.compile(
     r"\b(?:alcoholism|alcoholics?|alcohol (?:use disorder|dependence|dependency|addiction|abuse|problems?"
     r"|cravings?|withdrawal|misuse)|aud|(?:stop|quit|quitting|stopping|cut down|cutting down|cut back|reduce"
-    r"|reducing|control|curb|give up|giving up) (?:on )?(?:my |his |her )?(?:drinking|alcohol|booze|the"
+    r"|reducing|control|curb|give up|giving up) (?:on )?(?:my |his |her )?(?:drinking|alcohol|booze|boozing|the"
     r" drink)|drinking (?:problems?|habit|addiction)|problem drinking|heavy drinking|binge drinking|for (?:my"
     r" |his |her |the )?(?:drinking|alcohol|booze|drink)|(?:alcohol|drink|drinking|booze) cravings?|cravings"
     r"|sober|sobriety|stay dry|addiction|addicted to (?:alcohol|drink|booze)|le dernier verre|ameisen"
@@ -740,7 +768,9 @@ CAUTION_RULES: tuple[_Rule, ...] = (
           skip_hypothetical=False),
     # --- Intrathecal pump (AMBER with an urgent pump-team line) -------------------------------------
     _rule("pump", "pump",
-          r"\b(?:pump|pumps|intrathecal|itb|pump refill)\b|\bmissed (?:my |the |a )?(?:refill|refill"
+          r"\b(?:pump|pumps|intrathecal|itb|pump refill|reservoir)\b"
+          r"|\b(?:implant|device) (?:\S+ ){0,4}(?:beeping|beeps"
+          r"|alarm|alarming)\b|\bmissed (?:my |the |a )?(?:refill|refill"
           r" appointment)\b(?!.*\b(?:prescription|pharmacy|tablets|pills|repeat)\b)", skip_hypothetical=False),
     # --- Groups that need a caution -------------------------------------------------------------------
     _rule("pregnancy", "pregnancy",
@@ -749,7 +779,10 @@ CAUTION_RULES: tuple[_Rule, ...] = (
           r"|breast feed\w*|breast milk|breastmilk|(?:i am|while|when|still|she is) nursing(?! home)|nursing"
           r" (?:my|a|the) (?:baby|son|daughter|infant|newborn)|nurse (?:my |a |the |our )?(?:baby|son|daughter"
           r"|newborn|infant)|nursing mother|lactating|lactation|breast pump"
-          r"|pumping (?:breast )?milk|trimester|unborn|fetus|foetus|ivf|planning (?:a|for a) (?:baby|family"
+          r"|pumping (?:breast )?milk|trimester|unborn|fetus|foetus|ivf|gestation\w*|carrying a (?:baby|child)"
+          r"|\d+ weeks (?:along|pregnant|gone)|(?:wife|partner|girlfriend|she) is expecting|baby on the way"
+          r"|with child|expecting (?:twins|triplets"
+          r"|a child|my first|our first|a little one)|planning (?:a|for a) (?:baby|family"
           r"|pregnancy))\b", skip_hypothetical=False),
     _rule("children", "children", CHILD_UNDER_18, skip_hypothetical=False),
     _rule("kidney", "kidney",
@@ -759,7 +792,8 @@ CAUTION_RULES: tuple[_Rule, ...] = (
           r"\b(?:drive|drives|driving|drove|driver|behind the wheel|(?:operate|operating|use|using|work with"
           r"|working with|run|running) (?:heavy )?(?:machinery|machines|equipment|power tools)|machinery"
           r"|forklift|crane|tractor|motorbike|motorcycle|ride a (?:bike|motorbike|motorcycle|scooter)|fly a"
-          r" plane|pilot|hgv|lorry)\b(?<!sex drive)(?! (?:me|him|her|us) (?:crazy|mad|nuts|insane|up the wall))",
+          r" (?:plane|drone|helicopter)|pilot|hgv|lorry|steering wheel|on the road|get in (?:the|my|a) car)\b"
+          r"(?<!sex drive)(?! (?:me|him|her|us) (?:crazy|mad|nuts|insane|up the wall))",
           skip_hypothetical=False),
     # --- Personal dosing (AMBER: the prescriber sets the dose) --------------------------------------
     _rule("dosing", "dosing",
@@ -767,6 +801,8 @@ CAUTION_RULES: tuple[_Rule, ...] = (
           r" (?:i |he |she |we |they |you |my \S+ )?(?:take|give|have|use|be taking|be giving)\b"
           r"|\bhow (?:many|much) (?:mg|tablets|pills|doses|capsules|" + DRUG_NAME + r")\b(?! (?:come|are) in)"
           r"|\bwhat (?:\S+ )?(?:dose|dosage|strength|amount of " + DRUG_NAME + r"|mg)\b"
+          r"|\b(?:what|which) amount (?:\S+ ){0,2}(?:take|give|have)\b|\b(?:right|correct|best|safe) amount\b"
+          r"|\bcloser together\b|\b(?:take|taking|use|using) (?:it|them|\S+) more often\b"
           r"|\b(?:dose|dosage|doses) (?:for|of) (?:me|my|a|an|him|her|someone|adults?|children|kids|a child)\b"
           r"|\b(?:my|his|her|the right|correct|usual|normal|starting|max|maximum|daily|highest|lowest|safe)"
           r" (?:\S+ )?(?:dose|dosage)\b"
@@ -790,7 +826,8 @@ CAUTION_RULES: tuple[_Rule, ...] = (
           r"\b(?:overdose|overdoses|overdosing|overdosed|toxicity|toxic dose|poisoning|poisoned|poison"
           r" (?:centre|center|control|line)|stomach pumped|kill (?:you|someone|a person|somebody))\b"
           r"|\b(?:take|takes|taking|took|taken|swallow|swallows|swallowed|had|eat|eats|ate|gets into|get into)"
-          r" (?:\S+ ){0,2}(?:too much|too many|to much|to many)\b"
+          r" (?:\S+ ){0,2}(?:too much|too many|to much|to many|(?:a )?(?:massive|large|huge|big) (?:amount|dose"
+          r"|number))\b"
           r"|\b(?:by accident|accidentally|by mistake|accidental) (?:\S+ ){0,3}(?:swallow\w*|takes?|taking|eats?"
           r"|took|ate)\b|\b(?:swallow\w*|takes?|taking|eats?|took|ate) (?:\S+ ){0,5}(?:by accident"
           r"|accidentally|by mistake)\b"
@@ -839,6 +876,8 @@ class RuleAnalysis:
 
 def _rule_fires(rule: _Rule, text: str, *, informational: bool, live: bool, drug_context: bool) -> bool:
     if rule.needs_drug_context and not drug_context:
+        return False
+    if rule.unless is not None and rule.unless.search(text):
         return False
     if rule.when == "statement" and informational:
         return False
@@ -895,6 +934,11 @@ def analyse(text: str, *, drug_context: bool = False) -> RuleAnalysis:
     if informational and "self_harm" in categories and set(names) & _SELF_HARM_RULES == {"suicide_words"}:
         # "does it say anything about suicide?": the word is the topic; no wish, plan or event.
         signals.add("self_harm_topic_only")
+    if "pregnancy" in categories and "children" in categories:
+        # "trying for a baby", "breastfeeding my baby": the baby is not the one taking a dose.
+        if not re.search(CHILD_UNDER_18, re.sub(r"\b(?:bab(?:y|ies)|newborns?|infants?)\b", " ", text)):
+            categories.discard("children")
+            names.remove("children")
     if "overdose" in categories and re.search(CHILD_UNDER_18, text):
         categories.add("child_ingestion")  # "gave my son his baclofen twice": a child took too much
     return RuleAnalysis(frozenset(categories), informational, frozenset(signals), tuple(names))
@@ -945,7 +989,7 @@ def _without_redundant(shown: list[tuple[str, str]]) -> list[tuple[str, str]]:
 # 4. Messages: safety.toml, formatted with the configured phone numbers.
 # ---------------------------------------------------------------------------------------------------
 
-_PHONE_LIKE = re.compile(r"\d[\d\s-]{2,}\d")  # "112", "1-800-222-1222": numbers belong in settings
+_PHONE_LIKE = re.compile(r"\d(?:[\s-]?\d){2,}")  # "911", "1-800-222-1222": numbers belong in settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -1077,8 +1121,11 @@ class SafetyMessages:
             try:
                 pattern = re.compile(_require(entry, "pattern", f"[[unverified]] {claim_id}"))
             except re.error as exc:
-                raise SettingsError(f"{SAFETY_FILE.name}: [[unverified]] {claim_id} pattern is invalid: {exc}") from None
-            claims.append(UnverifiedClaim(claim_id, pattern, _require(entry, "reason", f"[[unverified]] {claim_id}")))
+                raise SettingsError(
+                    f"{SAFETY_FILE.name}: [[unverified]] {claim_id} pattern is invalid: {exc}"
+                ) from None
+            reason = _require(entry, "reason", f"[[unverified]] {claim_id}")
+            claims.append(UnverifiedClaim(claim_id, pattern, reason))
 
         disclaimer = dict(_require(data, "disclaimer", "the file"))
         for key in ("unreviewed", "reviewed", "long"):
@@ -1217,7 +1264,8 @@ class SafetyDetector:
             for category, score in self.similarity_scores(question, query_vector).items():
                 if category in categories or score < self.messages.categories[category].threshold:
                     continue
-                if self._base_level[category] in URGENT_LEVELS and (found.informational or not PERSON_WORD.search(text)):
+                urgent = self._base_level[category] in URGENT_LEVELS
+                if urgent and (found.informational or not PERSON_WORD.search(text)):
                     # Similarity alone never makes an information question an emergency, nor a
                     # question that names nobody ("is baclofen dangerous?").
                     continue

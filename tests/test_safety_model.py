@@ -1,0 +1,135 @@
+"""The safety layer with the real embedding model: similarity to example phrases on top of the rules.
+
+Slow tier: loads all-MiniLM-L6-v2 once per session (the `real_embedder` fixture in conftest.py).
+The thresholds in assistant/safety.toml were calibrated so that none of the look-alike questions
+below gets an urgent category from similarity; these tests keep it that way when examples change.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import pytest
+
+from assistant.config import Settings
+from assistant.records import URGENT_LEVELS
+from assistant.safety import SafetyDetector
+from tests.test_safety import (
+    EMERGENCY_VARIANTS,
+    NON_EMERGENCY_VARIANTS,
+    SECTION_4,
+    recall_and_false_alarms,
+)
+
+pytestmark = pytest.mark.slow
+
+
+class CountingEmbedder:
+    """The real model, counting how often it is called."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self.calls = 0
+
+    def encode(self, texts, *, show_progress: bool = False):
+        self.calls += 1
+        return self.inner.encode(texts, show_progress=show_progress)
+
+
+@pytest.fixture(scope="module")
+def counting_embedder(real_embedder) -> CountingEmbedder:
+    return CountingEmbedder(real_embedder)
+
+
+@pytest.fixture(scope="module")
+def model_detector(counting_embedder) -> SafetyDetector:
+    return SafetyDetector(Settings(), counting_embedder)
+
+
+def test_variant_list_meets_recall_and_false_alarm_targets_with_similarity_on(model_detector):
+    recall, false_alarm_rate = recall_and_false_alarms(model_detector)
+    print(
+        f"\nrules + similarity: emergency recall {recall:.3f} over {len(EMERGENCY_VARIANTS)}, "
+        f"false alarms {false_alarm_rate:.3%} over {len(NON_EMERGENCY_VARIANTS)}"
+    )
+    assert recall == 1.0
+    assert false_alarm_rate <= 0.02
+
+
+@pytest.mark.parametrize(
+    "number, question, levels, categories, emergency, suppress", SECTION_4, ids=[f"#{c[0]}" for c in SECTION_4]
+)
+def test_safety_spec_section_4_holds_with_similarity_on(
+    model_detector, number, question, levels, categories, emergency, suppress
+):
+    assessment = model_detector.assess(question)
+    assert assessment.emergency is emergency
+    assert assessment.suppress_passages is suppress
+    assert categories <= assessment.categories
+    if levels:
+        assert assessment.levels[0] == levels[0]
+
+
+def test_no_look_alike_question_gets_an_urgent_category_from_similarity(model_detector):
+    rules_only = SafetyDetector(Settings())
+    added = []
+    for question, _ in NON_EMERGENCY_VARIANTS:
+        extra = model_detector.assess(question).categories - rules_only.assess(question).categories
+        urgent = {c for c in extra if model_detector.messages.categories[c].notice.level in URGENT_LEVELS}
+        if urgent:
+            added.append((question, urgent))
+    assert added == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "i'm thinking of killing me",  # odd grammar: no rule phrase matches it
+        "i want to stop living",
+        "i'd rather not be alive",
+    ],
+)
+def test_crisis_paraphrases_are_caught_with_the_model(model_detector, question):
+    assessment = model_detector.assess(question)
+    assert "self_harm" in assessment.categories and assessment.suppress_passages
+
+
+def test_similarity_alone_does_not_make_a_side_effect_question_an_emergency(model_detector):
+    # This question is close to the "heart racing" examples, but it asks for information.
+    question = "can it make your heart beat irregulary"
+    scores = model_detector.similarity_scores(question)
+    assert scores["serious_reaction_now"] >= model_detector.messages.categories["serious_reaction_now"].threshold
+    assert not model_detector.assess(question).emergency
+
+
+def test_a_paraphrase_gets_its_caution_from_similarity(model_detector):
+    assert "pregnancy" in model_detector.assess("is baclofen ok during gestation").categories
+
+
+def test_example_phrases_were_encoded_once_and_a_given_query_vector_skips_the_model(
+    counting_embedder, model_detector, real_embedder
+):
+    assert counting_embedder.calls >= 1  # the examples, in one batch, when the detector was built
+    question = "my husband is having a seizure, he's on baclofen"
+    vector = real_embedder.encode([question])[0]
+    calls = counting_embedder.calls
+    assessment = model_detector.assess(question, query_vector=vector)
+    assert counting_embedder.calls == calls
+    assert assessment.emergency
+
+
+def test_assess_with_a_query_vector_takes_under_3_ms(model_detector, real_embedder):
+    questions = [q for q, _ in EMERGENCY_VARIANTS + NON_EMERGENCY_VARIANTS]
+    vectors = real_embedder.encode(questions)
+    for question, vector in zip(questions, vectors):
+        model_detector.assess(question, query_vector=vector)  # warm caches
+    durations = []
+    for question, vector in zip(questions, vectors):
+        started = time.perf_counter()
+        model_detector.assess(question, query_vector=vector)
+        durations.append((time.perf_counter() - started) * 1000)
+    assert statistics.median(durations) < 1.5
+    assert statistics.quantiles(durations, n=20)[-1] < 3.0
