@@ -97,6 +97,7 @@ class Vocabulary:
     """The contents of vocabulary.toml."""
 
     lay_terms: dict[str, str]
+    spelled_out: dict[str, str]  # chat spelling -> words ("whats" -> "what is")
     acronyms: dict[str, str]  # lower-case acronym -> what it stands for, used when written in capitals
     drug_classes: dict[str, str]  # drug name -> class name
     fillers: frozenset[str]
@@ -117,6 +118,7 @@ class Vocabulary:
         )
         return cls(
             lay_terms={k.lower(): v for k, v in data["lay_terms"].items()},
+            spelled_out={k.lower(): v for k, v in data.get("spelled_out", {}).items()},
             acronyms={k.lower(): v for k, v in data.get("acronyms", {}).items()},
             drug_classes=drugs,
             fillers=frozenset(w.lower() for w in data["words"]["fillers"]),
@@ -258,7 +260,8 @@ class Lexicon:
         return best
 
     def analyse(self, question: str) -> QueryTerms:
-        tokens = [self.correct(t) for t in words(question)]
+        spelled = self.vocabulary.spelled_out
+        tokens = [self.correct(w) for t in words(question) for w in spelled.get(t, t).split()]
         expansions: list[str] = [
             self.vocabulary.acronyms[a.lower()]
             for a in re.findall(r"\b[A-Z]{2,5}\b", question)
