@@ -21,6 +21,8 @@ from typing import Iterable, Sequence
 
 import Stemmer
 
+from assistant.spelling import DeleteIndex, edit_distance
+
 VOCABULARY_FILE = Path(__file__).with_name("vocabulary.toml")
 WORD_RE = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 # A standard English stop-word list, plus contractions as people type them.
@@ -149,34 +151,6 @@ class QueryTerms:
         return " ".join((self.corrected, *self.expansions)).strip()
 
 
-def _damerau_levenshtein(a: str, b: str, limit: int) -> int:
-    """Edit distance with transpositions, giving up (returning limit + 1) beyond `limit`."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, start=1):
-            cost = 0 if ca == cb else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        if min(current) > limit:
-            return limit + 1
-        previous2, previous = previous, current
-    return previous[-1]
-
-
-def _deletes(word: str, depth: int) -> set[str]:
-    out = {word}
-    frontier = {word}
-    for _ in range(depth):
-        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
-        out |= frontier
-    return out
-
-
 class Lexicon:
     """Corpus vocabulary + query vocabulary, built once per index. Thread-safe (read-only)."""
 
@@ -210,12 +184,9 @@ class Lexicon:
         self.dominant_stems = frozenset(s for s, df in stem_df.items() if df / n >= DOMINANT_SHARE)
         # Words a typo may be corrected to: the documents' words and the query vocabulary.
         targets = set(counts) | self._vocabulary_words()
-        self._delete_index: dict[str, list[str]] = {}
-        for word in targets:
-            if len(word) < 4:
-                continue
-            for variant in _deletes(word, 2 if len(word) >= 6 else 1):
-                self._delete_index.setdefault(variant, []).append(word)
+        self._delete_index = DeleteIndex(
+            (word for word in targets if len(word) >= 4), depth=lambda word: 2 if len(word) >= 6 else 1
+        )
         self._known = frozenset(targets | dictionary)
         self._max_phrase_words = max(len(k.split()) for k in (*self.vocabulary.lay_terms, *self.vocabulary.drug_classes))
 
@@ -245,12 +216,9 @@ class Lexicon:
                         return swapped
             return word
         limit = 2 if len(word) >= 6 else 1
-        candidates = set()
-        for variant in _deletes(word, limit):
-            candidates.update(self._delete_index.get(variant, ()))
         best, best_key = word, None
-        for candidate in candidates:
-            distance = _damerau_levenshtein(word, candidate, limit)
+        for candidate in self._delete_index.candidates(word, limit):
+            distance = edit_distance(word, candidate, limit)
             if distance > limit:
                 continue
             # Prefer the closest, then a word of the documents, then the most frequent.

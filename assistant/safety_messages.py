@@ -1,0 +1,226 @@
+"""Safety layer, part 4: every safety message the user sees, from `safety.toml`.
+
+`SafetyMessages` is `safety.toml` (wording a clinician can edit) checked and formatted with the
+configured phone numbers (`Settings`): the notices of each category in `CATEGORIES`, the replies,
+the disclaimer and the claims that cannot be verified. It knows nothing of the rules, so the
+wording can change without touching detection, and detection without touching the wording.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from assistant.config import Settings
+from assistant.errors import SettingsError
+from assistant.records import LEVEL_ORDER, Document, Notice
+
+SAFETY_FILE = Path(__file__).with_name("safety.toml")
+
+# Category ids, in display order within one level (a pump line before a general withdrawal line).
+CATEGORIES = (
+    "serious_reaction_now",
+    "self_harm",
+    "overdose",
+    "child_ingestion",
+    "pump",
+    "withdrawal",
+    "sedatives",
+    "pregnancy",
+    "children",
+    "kidney",
+    "driving",
+    "dosing",
+    "offlabel_alcohol",
+    "overdose_info",
+)
+
+# ---------------------------------------------------------------------------------------------------
+# 4. Messages: safety.toml, formatted with the configured phone numbers.
+# ---------------------------------------------------------------------------------------------------
+
+_PHONE_LIKE = re.compile(r"\d(?:[\s-]?\d){2,}")  # "911", "1-800-222-1222": numbers belong in settings
+
+
+@dataclass(frozen=True, slots=True)
+class CategorySpec:
+    """One category from safety.toml, its notices already formatted."""
+
+    category: str
+    notice: Notice
+    escalation: Notice | None
+    topic: Notice | None  # self-harm only: the gentler notice for an information question
+    threshold: float
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UnverifiedClaim:
+    claim_id: str
+    pattern: re.Pattern[str]
+    reason: str
+
+
+class _Placeholders(dict):
+    def __missing__(self, key: str) -> str:
+        raise KeyError(key)
+
+
+def _fill(template: str, values: Mapping[str, str], where: str) -> str:
+    try:
+        return template.format_map(_Placeholders(values))
+    except KeyError as exc:
+        raise SettingsError(
+            f"{SAFETY_FILE.name}: {where} uses an unknown placeholder {{{exc.args[0]}}}; "
+            f"known: {', '.join('{' + k + '}' for k in sorted(values))}"
+        ) from None
+
+
+def _require(table: Mapping[str, Any], key: str, where: str) -> Any:
+    if key not in table:
+        raise SettingsError(f"{SAFETY_FILE.name}: {where} is missing {key!r}")
+    return table[key]
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyMessages:
+    """The parsed safety.toml, formatted with `Settings` (emergency number, poison and crisis lines)."""
+
+    not_found: str
+    help_reply: str
+    categories: Mapping[str, CategorySpec]
+    claims: tuple[UnverifiedClaim, ...]
+    _disclaimer: Mapping[str, str]
+    _placeholders: Mapping[str, str]
+
+    @classmethod
+    def load(cls, settings: Settings, path: Path = SAFETY_FILE) -> "SafetyMessages":
+        """Read and check safety.toml; raises SettingsError naming the entry that is wrong."""
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"Could not read the safety messages in {path}: {exc}") from None
+        return cls.from_dict(data, settings)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], settings: Settings) -> "SafetyMessages":
+        phrases = _require(data, "phrases", "the file")
+        placeholders = {
+            "emergency_number_phrase": _fill(
+                _require(phrases, "emergency_number", "[phrases]"),
+                {"emergency_number": settings.emergency_number.strip()},
+                "[phrases] emergency_number",
+            ),
+            "poison_phrase": _fill(phrases["poison_configured"], {"poison_line": settings.poison_line.strip()},
+                                   "[phrases] poison_configured")
+            if settings.poison_line.strip()
+            else _require(phrases, "poison_default", "[phrases]"),
+            "crisis_phrase": _fill(phrases["crisis_configured"], {"crisis_line": settings.crisis_line.strip()},
+                                   "[phrases] crisis_configured")
+            if settings.crisis_line.strip()
+            else _require(phrases, "crisis_default", "[phrases]"),
+        }
+
+        def text(template: str, where: str) -> str:
+            if _PHONE_LIKE.search(template):
+                raise SettingsError(
+                    f"{SAFETY_FILE.name}: {where} contains a phone number; use {{emergency_number_phrase}}, "
+                    "{poison_phrase} or {crisis_phrase} so that every country gets its own number"
+                )
+            return _fill(template, placeholders, where)
+
+        categories: dict[str, CategorySpec] = {}
+        table = _require(data, "categories", "the file")
+        for category in CATEGORIES:
+            entry = _require(table, category, "[categories]")
+            where = f"[categories.{category}]"
+            level = _require(entry, "level", where)
+            if level not in LEVEL_ORDER:
+                raise SettingsError(f"{SAFETY_FILE.name}: {where} level {level!r} must be one of {LEVEL_ORDER}")
+            examples = tuple(_require(entry, "examples", where))
+            if not 10 <= len(examples) <= 30:
+                raise SettingsError(f"{SAFETY_FILE.name}: {where} needs 10 to 30 examples, has {len(examples)}")
+            extra: dict[str, Notice | None] = {}
+            for key in ("escalation", "topic"):
+                extra[key] = None
+                if key in entry:
+                    sub = entry[key]
+                    extra[key] = Notice(
+                        level=_require(sub, "level", f"{where}.{key}"),
+                        category=category,
+                        title=text(_require(sub, "title", f"{where}.{key}"), f"{where}.{key} title"),
+                        text=text(_require(sub, "text", f"{where}.{key}"), f"{where}.{key} text"),
+                    )
+            categories[category] = CategorySpec(
+                category=category,
+                notice=Notice(
+                    level=level,
+                    category=category,
+                    title=text(_require(entry, "title", where), f"{where} title"),
+                    text=text(_require(entry, "text", where), f"{where} text"),
+                ),
+                escalation=extra["escalation"],
+                topic=extra["topic"],
+                threshold=float(_require(entry, "threshold", where)),
+                examples=examples,
+            )
+
+        claims = []
+        for entry in data.get("unverified", []):
+            claim_id = _require(entry, "id", "[[unverified]]")
+            try:
+                pattern = re.compile(_require(entry, "pattern", f"[[unverified]] {claim_id}"))
+            except re.error as exc:
+                raise SettingsError(
+                    f"{SAFETY_FILE.name}: [[unverified]] {claim_id} pattern is invalid: {exc}"
+                ) from None
+            reason = _require(entry, "reason", f"[[unverified]] {claim_id}")
+            claims.append(UnverifiedClaim(claim_id, pattern, reason))
+
+        disclaimer = dict(_require(data, "disclaimer", "the file"))
+        for key in ("unreviewed", "reviewed", "long"):
+            if _PHONE_LIKE.search(_require(disclaimer, key, "[disclaimer]")):
+                raise SettingsError(f"{SAFETY_FILE.name}: [disclaimer] {key} contains a phone number")
+        replies = _require(data, "replies", "the file")
+        return cls(
+            not_found=text(_require(replies, "not_found", "[replies]"), "[replies] not_found"),
+            help_reply=text(_require(replies, "help", "[replies]"), "[replies] help"),
+            categories=categories,
+            claims=tuple(claims),
+            _disclaimer=disclaimer,
+            _placeholders=placeholders,
+        )
+
+    def notice(self, category: str, level: str) -> Notice:
+        """The notice for `category` at `level` (its own level, or its escalation)."""
+        spec = self.categories[category]
+        for notice in (spec.notice, spec.escalation, spec.topic):
+            if notice is not None and notice.level == level:
+                return notice
+        raise KeyError(f"{category} has no {level} notice in {SAFETY_FILE.name}")
+
+    def _titles(self, documents: Sequence[Document]) -> dict[str, str]:
+        titles = list(dict.fromkeys(f"“{d.title}”" for d in documents)) or ["the documents"]
+        joined = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
+        kind = self._disclaimer["source_kind_one" if len(titles) == 1 else "source_kind_many"]
+        return {"titles": joined, "source_kind": kind, **self._placeholders}
+
+    def disclaimer(self, documents: Sequence[Document]) -> str:
+        """The one-line footer: names the sources; says "not reviewed by a clinician" unless all were."""
+        key = "reviewed" if documents and all(d.reviewed for d in documents) else "unreviewed"
+        return _fill(self._disclaimer[key], self._titles(documents), f"[disclaimer] {key}")
+
+    def long_disclaimer(self, documents: Sequence[Document]) -> str:
+        """The longer version, shown once per session."""
+        return _fill(self._disclaimer["long"], self._titles(documents), "[disclaimer] long")
+
+    def unverified_reasons(self, passage_text: str) -> tuple[str, ...]:
+        """Why claims in this quote could not be verified; empty when it makes none of them."""
+        return tuple(dict.fromkeys(c.reason for c in self.claims if c.pattern.search(passage_text)))
+
+    def unverified_marker(self, reason: str) -> str:
+        """How a reason is shown next to a quote: "⚠ unverified: <reason>"."""
+        return self._disclaimer["unverified_marker"].format(reason=reason)

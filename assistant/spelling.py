@@ -1,0 +1,68 @@
+"""Typo correction helpers shared by the lexicon and the safety layer: edit distance and a
+symmetric-delete index.
+
+A misspelling and the word it stands for share a deletion variant ("siezure" and "seizure" both
+give "sezure"), so looking a word up costs a few dozen dictionary probes instead of a comparison
+with every known word; the edit distance then ranks the few candidates found. Pure functions and
+one read-only index: no files, no globals.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+
+def edit_distance(a: str, b: str, limit: int | None = None) -> int:
+    """Edit distance counting a swap of neighbours as one edit ("siezure" -> "seizure" is 1).
+
+    With `limit`, gives up early and returns `limit + 1` for anything beyond it.
+    """
+    if limit is not None and abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if limit is not None and min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def deletions(word: str, depth: int) -> set[str]:
+    """`word` and every string made from it by deleting up to `depth` letters."""
+    found = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        found |= frontier
+    return found
+
+
+class DeleteIndex:
+    """Symmetric-delete index over target words: which targets a word may be a misspelling of.
+
+    `depth` is how many deletions of each target are indexed: one number for all, or a function
+    of the target (short words have many real neighbours, so they may get fewer).
+    """
+
+    def __init__(self, targets: Iterable[str], depth: int | Callable[[str], int]) -> None:
+        self._targets: dict[str, set[str]] = {}
+        for target in targets:
+            for variant in deletions(target, depth(target) if callable(depth) else depth):
+                self._targets.setdefault(variant, set()).add(target)
+
+    def candidates(self, word: str, depth: int) -> set[str]:
+        """Targets sharing a deletion variant with `word` (up to `depth` deletions of `word`).
+
+        Candidates only: rank them with `edit_distance` and keep those within the edits allowed.
+        """
+        found: set[str] = set()
+        for variant in deletions(word, depth):
+            found |= self._targets.get(variant, set())
+        return found
