@@ -327,6 +327,11 @@ RULES: tuple[_Rule, ...] = (
           rf"\b{PERSON} (?:(?!will|would|could|might|may|can|to|not|never|going|gonna)\S+ ){{0,3}}?"
           r"(?:overdosed|overdose|overdosing)\b(?! (?:symptoms?|signs?|risk|info|information)\b)"
           r"|\b(?:took|taken|had) (?:an|a) overdose\b|^overdosed\b", skip_after_modal=True),
+    # Asking what to do about an overdose means one is happening: "baclofen overdose what to do".
+    # When unsure between information and an emergency, SAFETY.md says choose the emergency.
+    _rule("overdose_what_to_do", "overdose",
+          r"\b(?:overdose|overdosed|overdosing|od|too (?:much|many))\b(?:\s\S+){0,6}?\s(?:what (?:to|do i|do we|should i"
+          r"|should we|can i|can we) do|help(?: me)?(?: please)?|what now|now what)\b"),
     # By mistake: "accidentally took my husband's baclofen" (not "took it an hour late by mistake").
     _rule("by_mistake", "overdose",
           r"\b(?:accidentally|accidently|accidentaly|accidental|mistakenly|by mistake|by accident|in error)"

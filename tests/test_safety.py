@@ -1083,3 +1083,9 @@ def test_a_given_query_vector_is_used_without_calling_the_model(messages):
     assessment = detector.assess("i feel all zorbly and grey inside", query_vector=vector)
     assert embedder.calls == calls
     assert assessment.levels == (CRISIS,)
+
+
+@pytest.mark.parametrize("question", ["baclofen overdose what to do", "overdose on baclofen help"])
+def test_asking_what_to_do_about_an_overdose_gets_the_poison_notice(question):
+    assessment = SafetyDetector(Settings()).assess(question)
+    assert assessment.emergency and assessment.notices[0].level in ("POISON", "RED")
