@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import copy
 import re
-import statistics
-import time
 import tomllib
 
 import pytest
@@ -856,19 +854,6 @@ def test_any_text_gets_a_well_formed_assessment(detector, text):
     order = [LEVEL_ORDER.index(level) for level in assessment.levels]
     assert order == sorted(order)
     assert assessment.emergency == any(level in URGENT_LEVELS for level in assessment.levels)
-
-
-def test_rules_assess_a_question_in_under_3_ms(detector):
-    questions = [q for q, _ in EMERGENCY_VARIANTS + NON_EMERGENCY_VARIANTS]
-    for question in questions:
-        detector.assess(question)  # warm the spelling cache, as a running assistant would be
-    durations = []
-    for question in questions:
-        started = time.perf_counter()
-        detector.assess(question)
-        durations.append((time.perf_counter() - started) * 1000)
-    assert statistics.median(durations) < 1.0
-    assert statistics.quantiles(durations, n=20)[-1] < 3.0  # 95th percentile
 
 
 # ---------------------------------------------------------------------------------------------------

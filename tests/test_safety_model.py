@@ -7,8 +7,6 @@ below gets an urgent category from similarity; these tests keep it that way when
 
 from __future__ import annotations
 
-import statistics
-import time
 
 import pytest
 
@@ -121,15 +119,3 @@ def test_example_phrases_were_encoded_once_and_a_given_query_vector_skips_the_mo
     assert assessment.emergency
 
 
-def test_assess_with_a_query_vector_takes_under_3_ms(model_detector, real_embedder):
-    questions = [q for q, _ in EMERGENCY_VARIANTS + NON_EMERGENCY_VARIANTS]
-    vectors = real_embedder.encode(questions)
-    for question, vector in zip(questions, vectors):
-        model_detector.assess(question, query_vector=vector)  # warm caches
-    durations = []
-    for question, vector in zip(questions, vectors):
-        started = time.perf_counter()
-        model_detector.assess(question, query_vector=vector)
-        durations.append((time.perf_counter() - started) * 1000)
-    assert statistics.median(durations) < 1.5
-    assert statistics.quantiles(durations, n=20)[-1] < 3.0

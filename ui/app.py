@@ -312,7 +312,7 @@ def launch_app(demo: gr.Blocks, settings: Settings, **overrides: Any):
         ssr_mode=False,
         enable_monitoring=False,
         show_error=False,
-        quiet=True,  # the CLI prints the address; Gradio's own banner suggests share=True, which we never want
+        quiet=True,  # the CLI prints the address; Gradio's own banner suggests a public share link, which we never want
         css=CSS,
         js=SHOW_NEW_REPLY_FROM_THE_TOP_JS,
     )
