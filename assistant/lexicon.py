@@ -291,12 +291,3 @@ class Lexicon:
         """Adjacent stem pairs of a text, skipping stop words and fillers as questions do."""
         kept = self.stems(t for t in words(text) if t not in STOPWORDS and t not in self.vocabulary.fillers)
         return frozenset(zip(kept, kept[1:]))
-
-    def coverage(self, query: QueryTerms, text: str) -> float:
-        """Share of the question's content (weighted by rarity) that `text` mentions, in [0, 1]."""
-        if not query.content_stems:
-            return 0.0
-        present = set(self.stems(words(text)))
-        total = sum(self.idf.get(s, 1.0) for s in query.content_stems)
-        found = sum(self.idf.get(s, 1.0) for s in query.content_stems if s in present)
-        return found / total if total else 0.0
