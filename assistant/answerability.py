@@ -70,11 +70,15 @@ def check_answerable(
     *,
     min_score: float,
     missing: Sequence[str] = (),
+    personal_dosing: bool = False,
 ) -> Verdict:
     """Decide whether to show passages for `question` (its condensed form) given the best passage.
 
-    `missing` are the labels from `missing_topics`.
+    `missing` are the labels from `missing_topics`; `personal_dosing` is the safety layer's reading
+    that the person asks how much *they* should take, which only their prescriber can answer.
     """
+    if personal_dosing:
+        return Verdict(False, "personal dosing question: the prescriber sets the dose")
     if missing:
         return Verdict(False, "the documents do not cover " + " or ".join(missing))
     unknown_drugs = [d.name for d in terms.drugs if not d.class_in_documents]

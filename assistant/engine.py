@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from assistant.answerability import Verdict, check_answerable, covered_topics, missing_topics, promote_answer_type
+from assistant.answerability import check_answerable, covered_topics, missing_topics, promote_answer_type
 from assistant.compose import compose_answer
 from assistant.config import Settings
 from assistant.conversation import condense_query
@@ -153,11 +153,9 @@ class Assistant:
             top_text,
             min_score=self.settings.min_score,
             missing=missing_topics(terms.corrected, self.lexicon.vocabulary.topics, self.covered_topics),
+            personal_dosing="dosing" in safety.categories,
         )
         show = verdict.answerable and not small_talk and not safety.suppress_passages
-        if show and "dosing" in safety.categories:
-            # Personal dosing is for the prescriber; the documents give no doses to quote.
-            show, verdict = False, Verdict(False, "personal dosing question: the prescriber sets the dose")
         chosen = self.retriever.select(retrieval, self.settings.top_k, self.settings.min_score) if show else []
         passages = self.retriever.to_passages(chosen, terms, vector)
         retrieve_ms = (time.perf_counter() - started) * 1000

@@ -104,13 +104,11 @@ class Retriever:
         self.chunk_stems = [frozenset(lexicon.stems(words(f"{c.section} {c.text}"))) for c in index.chunks]
         self.text_stems = [frozenset(lexicon.content_stems_of(c.text)) for c in index.chunks]
         self.chunk_phrases = [lexicon.phrases_of(f"{c.section} {c.text}") for c in index.chunks]
-        self.sentence_words = np.array(
-            [len(words(index.documents[index.chunks[r.chunk_index].doc_id].text[r.start:r.end])) for r in index.sentences]
-        )
-        self.sentence_stems = [
-            frozenset(lexicon.stems(words(index.documents[index.chunks[r.chunk_index].doc_id].text[r.start:r.end])))
-            for r in index.sentences
+        sentence_words = [
+            words(index.documents[index.chunks[r.chunk_index].doc_id].text[r.start:r.end]) for r in index.sentences
         ]
+        self.sentence_long_enough = np.array([len(w) >= MIN_SENTENCE_WORDS for w in sentence_words], dtype=bool)
+        self.sentence_stems = [frozenset(lexicon.stems(w)) for w in sentence_words]
 
     def search(self, query: QueryTerms, vector: np.ndarray) -> Retrieval:
         """Score and rank chunks for one analysed question and its unit query vector."""
@@ -120,7 +118,7 @@ class Retriever:
             return Retrieval(query, ())
         wanted = min(settings.candidates, n)
         pool: set[int] = set()
-        dense_scores, dense_ids = self.index.chunk_index.search(vector[None, :], wanted)
+        _, dense_ids = self.index.chunk_index.search(vector[None, :], wanted)
         pool.update(int(i) for i in dense_ids[0] if i >= 0)
         _, sentence_ids = self.index.sentence_index.search(vector[None, :], min(2 * wanted, len(self.sentence_chunk)))
         pool.update(int(self.sentence_chunk[i]) for i in sentence_ids[0] if i >= 0)
@@ -130,13 +128,14 @@ class Retriever:
 
         ids = np.fromiter(sorted(pool), dtype=np.int64)
         dense = self.chunk_vectors[ids] @ vector
-        sentence_scores = np.where(self.sentence_words >= MIN_SENTENCE_WORDS, self.sentence_vectors @ vector, -1.0)
         candidates = []
         content = query.content_stems
         for row, chunk_index in enumerate(ids):
             first, last = self.sentence_ranges[chunk_index]
-            best = first + int(np.argmax(sentence_scores[first:last])) if last > first else first
-            sentence = float(sentence_scores[best]) if last > first else -1.0
+            # Only the pooled chunks' sentences are scored, not the whole corpus.
+            scores = np.where(self.sentence_long_enough[first:last], self.sentence_vectors[first:last] @ vector, -1.0)
+            best = first + int(np.argmax(scores)) if last > first else first
+            sentence = float(scores[best - first]) if last > first else -1.0
             lexical = self._coverage(content, self.chunk_stems[chunk_index])
             if query.phrases and lexical >= 0:
                 # Word pairs in the question's order: "common side effects" is not "less common ... side effects".

@@ -93,3 +93,9 @@ def test_amount_questions_prefer_a_close_candidate_with_a_number():
     ranked = promote_answer_type("how many patients were in the survey", candidates, texts, margin=0.1)
     assert ranked[0] is candidates[1]
     assert promote_answer_type("what did surveys find", candidates, texts, margin=0.1)[0] is candidates[0]
+
+
+def test_a_personal_dosing_question_is_never_answered_with_quotes(lexicon):
+    question = "how many should i take"
+    result = check_answerable(question, lexicon.analyse(question), 0.9, DOCUMENTS[1], min_score=0.3, personal_dosing=True)
+    assert not result.answerable and "prescriber" in result.reason
