@@ -1,32 +1,36 @@
-"""Does the best passage really answer the question? The honest-"not found" checks.
+"""Do the retrieved passages really answer the question? The honest-"not found" decision.
 
-On-topic questions the documents do not answer ("what is the half-life?", "how many mg?",
-"can I drink beer on it?") still find passages that look close, because the medicine's name
-and the medical vocabulary match. These checks look at what the question asks for:
+Every refusal here is read from the passages retrieved for the question (from the documents about
+its medicine), never from a keyword alone:
 
-- topics: the question is about a standard medicine-information topic (pregnancy, doses in
-  mg, storage, price, ...) that the documents never cover (see `[topics]` in vocabulary.toml);
-- medicines: it names a medicine whose name and class the documents never mention ("ibuprofen");
-- a score below the calibrated threshold: nothing is close enough;
-- answer type: a question asking for an amount ("how many mg", "how often") needs a
-  passage with a number in it;
-- combinations: "X with baclofen?" needs a passage about interactions that names X or its class.
+- score: the best passage scores below the calibrated threshold (`min_score`): nothing is close;
+- topic: the question is on a medicine-information topic (assistant/topics.py: pregnancy, doses,
+  storage, ...) and no retrieved passage shows it in the documents' own words;
+- partner: it asks about taking the medicine together with another one ("with oxycodone?") and no
+  retrieved passage names that medicine, its ingredients, brands or class;
+- amount: it asks "how many / how often / how long" and no close passage gives a number.
 
-Each check returns a short reason (shown in evaluation reports), or None when it passes.
+When a passage does show what is asked, it is moved first, so the quote answers the question rather
+than a passage that only shares its words. `Decision` carries the refusal reason (for reports) and
+what to name in the "not found" message.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
-from assistant.lexicon import QueryTerms, Topic, normalise, words
+from assistant.records import Chunk
+from assistant.retrieval import Candidate
+from assistant.topics import Topic, shows_topic
 
+# "How many / how much / how often / how long ...?" and "what is the (usual) dose / price ...?":
+# the answer is an amount. Examples that must and must not match: tests/test_answerability.py.
 AMOUNT_QUESTION = re.compile(
-    r"^\s*(?:so\s+|and\s+|but\s+)?(?:how\s+(?:many|much|often|long|frequently|soon|quickly)\b"
+    r"^\s*(?:so\s+|and\s+|but\s+)?(?:how\s+(?:many|much|often|long|frequently|soon|quickly)\b(?!\s+(?:should i stay|can i stay))"
     r"|what(?:'s| is| are)?\s+(?:the\s+)?(?:usual\s+|normal\s+|right\s+|correct\s+|max(?:imum)?\s+|starting\s+|recommended\s+)*"
-    r"(?:dose|dosage|amount|half[- ]life|price|cost)\b|how\s+much\s+does\b)",
+    r"(?:dose|dosage|amount|half[- ]life|price|cost)\b)",
     re.IGNORECASE,
 )
 # An amount, a frequency or a duration ("10 mg", "twice daily", "for two weeks").
@@ -35,94 +39,96 @@ NUMBER = re.compile(
     r"(?:times|hours?|days?|weeks?|months?|years?|tablets?|doses?))\b",
     re.IGNORECASE,
 )
-# "with", "and", "on", "mix", "together": the question is about taking two things at once.
-COMBINATION = re.compile(r"\b(?:with|and|on|plus|mix(?:ed|ing)?|together|combin\w*|while (?:on|taking))\b|\+", re.IGNORECASE)
-SUBSTANCE_WORDS = frozenset("alcohol beer beers wine booze drink drinks drinking vodka whiskey liquor".split())
-# "help with drinking", "for alcohol addiction": the substance is what is treated, not a combination.
-TREATMENT_CONTEXT = re.compile(
-    r"\b(?:help|helps|treat\w*|cure\w*|for|addict\w*|dependen\w*|craving\w*|alcoholi\w*|quit|stop|reduce|cut down)\b",
-    re.IGNORECASE,
-)
-INTERACTION_CUES = re.compile(r"\binteract\w*|\bcombin\w*|\btogether\b|\bmix\w*|\bwith caution\b", re.IGNORECASE)
+# How deep in the ranking a passage may be and still be the one that shows what is asked.
+EVIDENCE_DEPTH = 10
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class Partner:
+    """Another medicine (or alcohol) the question wants to take together with the subject."""
+
+    name: str  # as the person wrote it, corrected ("oxycodone", "benadryl")
+    terms: tuple[str, ...]  # words a passage may use for it: names, ingredients, brands, class
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether to quote, and the candidates in the order to quote them."""
+
     answerable: bool
-    reason: str = ""
+    candidates: tuple[Candidate, ...]
+    reason: str = ""  # why not (evaluation reports)
+    topic: Topic | None = None  # the topic not covered, for the "not found" message
+    partner: str = ""  # the partner not covered, for the "not found" message
 
 
-def covered_topics(topics: Sequence[Topic], document_texts: Sequence[str]) -> frozenset[str]:
-    """Names of the topics some document covers (computed once per index)."""
-    return frozenset(t.name for t in topics if any(t.covered_if.search(text) for text in document_texts))
-
-
-def missing_topics(question: str, topics: Sequence[Topic], covered: frozenset[str]) -> list[str]:
-    """Labels of the topics the question asks about that no document covers."""
-    return [t.label for t in topics if t.name not in covered and t.asks.search(question)]
-
-
-def check_answerable(
+def decide(
     question: str,
-    terms: QueryTerms,
-    top_score: float,
-    top_text: str,
+    candidates: Sequence[Candidate],
+    chunk: Callable[[int], Chunk],
     *,
     min_score: float,
-    missing: Sequence[str] = (),
-    personal_dosing: bool = False,
-) -> Verdict:
-    """Decide whether to show passages for `question` (its condensed form) given the best passage.
+    topics: Sequence[Topic] = (),
+    partners: Sequence[Partner] = (),
+    citations: Sequence[Topic] = (),
+    margin: float = 0.1,
+) -> Decision:
+    """Decide for `question` (condensed, typo-corrected) given its ranked candidates.
 
-    `missing` are the labels from `missing_topics`; `personal_dosing` is the safety layer's reading
-    that the person asks how much *they* should take, which only their prescriber can answer.
-    """
-    if personal_dosing:
-        return Verdict(False, "personal dosing question: the prescriber sets the dose")
-    if missing:
-        return Verdict(False, "the documents do not cover " + " or ".join(missing))
-    unknown_drugs = [d.name for d in terms.drugs if not d.class_in_documents]
-    if unknown_drugs:
-        return Verdict(False, "the documents do not mention " + ", ".join(unknown_drugs))
-    if top_score < min_score:
-        return Verdict(False, f"best score {top_score:.2f} below threshold {min_score:.2f}")
-    if AMOUNT_QUESTION.search(question) and not NUMBER.search(top_text):
-        return Verdict(False, "asks for an amount or time, and the best passage gives none")
-    substance = combination_substance(question, terms)
-    if substance and not _passage_covers_combination(substance, top_text, terms):
-        return Verdict(False, f"asks about combining with {substance}, and no passage covers that")
-    return Verdict(True)
-
-
-def promote_answer_type(question: str, candidates: Sequence, texts: Sequence[str], margin: float) -> list:
-    """For "how many / how often" questions, prefer the best close candidate that has a number.
-
-    `candidates` are ranked (best first) with a `.score`; `texts[i]` is the text of candidates[i].
+    Args:
+        chunk: the chunk behind a candidate's `chunk_index`.
+        topics: the question's topics, most likely first (TopicDetector.detect).
+        partners: other medicines it asks to combine with the subject.
+        citations: topics whose passages are citations (a reference list): put last unless asked for.
+        margin: for amount questions, how far below the best a passage with a number may score.
     """
     ranked = list(candidates)
-    if not ranked or not AMOUNT_QUESTION.search(question) or NUMBER.search(texts[0]):
-        return ranked
-    for i, (candidate, text) in enumerate(zip(ranked, texts)):
-        if candidate.score < ranked[0].score - margin:
-            break
-        if NUMBER.search(text):
-            return [candidate] + ranked[:i] + ranked[i + 1:]
-    return ranked
+    for citation in citations:
+        if citation not in topics:
+            cited = [c for c in ranked if shows_topic(citation, chunk(c.chunk_index))]
+            ranked = _first([c for c in ranked if c not in cited], ranked)
+    if not ranked or ranked[0].score < min_score:
+        best = ranked[0].score if ranked else 0.0
+        return Decision(False, tuple(ranked), f"best score {best:.2f} below threshold {min_score:.2f}")
+    pool = [c for c in ranked[:EVIDENCE_DEPTH] if c.score >= min_score]
+
+    for partner in partners:
+        naming = [c for c in pool if _names_any(partner.terms, chunk(c.chunk_index))]
+        if not naming:
+            return Decision(False, tuple(ranked), f"no passage names {partner.name}", partner=partner.name)
+        ranked = _first(naming, ranked)
+        pool = _first([c for c in naming if c in pool], pool)
+
+    if topics:
+        showing = [c for c in pool if any(shows_topic(t, chunk(c.chunk_index)) for t in topics)]
+        if not showing:
+            return Decision(False, tuple(ranked), f"no passage shows the topic {topics[0].name}", topic=topics[0])
+        if not partners:
+            ranked = _first(showing, ranked)
+
+    if AMOUNT_QUESTION.search(question) and not NUMBER.search(chunk(ranked[0].chunk_index).text):
+        numbered = [c for c in pool if NUMBER.search(chunk(c.chunk_index).text) and c.score >= ranked[0].score - margin]
+        if not numbered:
+            return Decision(False, tuple(ranked), "asks for an amount or time, and no close passage gives one")
+        ranked = _first(numbered[:1], ranked)
+    return Decision(True, tuple(ranked))
 
 
-def combination_substance(question: str, terms: QueryTerms) -> str:
-    """The other substance in a "can I take X with it?" question, or "" when there is none."""
-    if not COMBINATION.search(question):
-        return ""
-    if terms.drugs:
-        return terms.drugs[0].drug_class
-    found = [w for w in words(question) if w in SUBSTANCE_WORDS]
-    return "alcohol" if found and not TREATMENT_CONTEXT.search(question) else ""
+def _first(preferred: Sequence[Candidate], ranked: Sequence[Candidate]) -> list[Candidate]:
+    """`ranked` with the `preferred` candidates moved to the front, each group keeping its order."""
+    chosen = {c.chunk_index for c in preferred}
+    return [c for c in ranked if c.chunk_index in chosen] + [c for c in ranked if c.chunk_index not in chosen]
 
 
-def _passage_covers_combination(substance: str, text: str, terms: QueryTerms) -> bool:
-    lowered = normalise(text)
-    names = {substance.lower(), *(d.name for d in terms.drugs)}
-    stems = {n.rstrip("s") for n in names}
-    mentions = any(s and s in lowered for s in stems)
-    return mentions and bool(INTERACTION_CUES.search(text))
+def _names_any(terms: Sequence[str], chunk: Chunk) -> bool:
+    text = f"{chunk.section} {chunk.text}".lower()
+    return any(re.search(rf"(?<![\w-]){re.escape(t)}(?:e?s)?(?![\w-])", text) for t in terms if t)
+
+
+def partner_terms(name: str, *, ingredients: Sequence[str] = (), aliases: Sequence[str] = (), drug_class: str = "") -> tuple[str, ...]:
+    """The words a passage may use for a partner medicine: its names, ingredients, brands and class
+    (a class both as written, "opioids", and singular, "opioid")."""
+    words = [name, *ingredients, *aliases]
+    if drug_class:
+        words += [drug_class, drug_class.rstrip("s")]
+    return tuple(dict.fromkeys(w.lower() for w in words if w))

@@ -42,6 +42,7 @@ ABBREVIATIONS = frozenset(
 )
 HEADING_MAX_CHARS = 100
 HEADING_MAX_WORDS = 16
+QUESTION_HEADING_MAX_WORDS = 14
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +71,26 @@ def _lines(text: str) -> list[_Line | None]:
     return out
 
 
+def _is_question_heading(line: str) -> bool:
+    """A short question standing as a title, as leaflets use them: "How does baclofen work?"."""
+    body = line.lstrip("#").strip()
+    return (
+        body.endswith("?")
+        and len(body) <= HEADING_MAX_CHARS
+        and len(body.split()) <= QUESTION_HEADING_MAX_WORDS
+        and (body[0].isupper() or body[0].isdigit())
+        and not re.search(r"[.!?][\s\u00a0]+\S", body)
+        and not BULLET_RE.match(line)
+    )
+
+
+def _opens_group(line: str) -> bool:
+    """A heading on the first line of a block of lines (no blank line after it): Markdown or a question."""
+    return bool(MARKDOWN_HEADING_RE.match(line)) or _is_question_heading(line)
+
+
 def _is_heading_line(line: str) -> bool:
-    if MARKDOWN_HEADING_RE.match(line):
+    if MARKDOWN_HEADING_RE.match(line) or _is_question_heading(line):
         return True
     if len(line) > HEADING_MAX_CHARS or len(line.split()) > HEADING_MAX_WORDS:
         return False
@@ -140,6 +159,11 @@ def find_blocks(text: str) -> list[Block]:
             section = strings[0].lstrip("#").strip()
             blocks.append(Block("heading", kept[0].start, kept[0].end, section))
             continue
+        if len(kept) > 1 and _opens_group(strings[0]):
+            # "How does it work?" directly above its answer (web pages and FAQs): a heading all the same.
+            section = strings[0].lstrip("#").strip()
+            blocks.append(Block("heading", kept[0].start, kept[0].end, section))
+            kept, strings = kept[1:], strings[1:]
         if _is_table(strings):
             blocks.append(Block("table", kept[0].start, kept[-1].end, section))
             continue

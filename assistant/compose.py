@@ -7,11 +7,31 @@ standing disclaimer.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
-from assistant.records import LEVEL_ORDER, Answer, Document, Passage
+from assistant.records import LEVEL_ORDER, Answer, Document, Notice, Passage
 from assistant.safety import SafetyAssessment, SafetyMessages
+from assistant.safety_messages import personalise
+
+
+@dataclass(frozen=True, slots=True)
+class NotFound:
+    """What the honest "not found" message names: the medicine asked about, and what is not covered."""
+
+    medicine: str = ""
+    topic: str = ""  # a topic label no passage shows ("pregnancy or breastfeeding")
+    partner: str = ""  # a medicine to take together that no passage names
+    medicine_absent: bool = False  # no document is about the medicine at all
+
+    def message(self, messages: SafetyMessages) -> str:
+        if self.medicine_absent:
+            return personalise(messages.not_found_medicine, self.medicine)
+        if self.partner:
+            return personalise(messages.not_found_partner, self.medicine, partner=self.partner)
+        if self.topic:
+            return personalise(messages.not_found_topic, self.medicine, topic=self.topic)
+        return messages.not_found
 
 
 def compose_answer(
@@ -24,11 +44,15 @@ def compose_answer(
     documents: Sequence[Document],
     small_talk: bool = False,
     reason: str = "",
+    not_found: NotFound = NotFound(),
     top_score: float = 0.0,
     timings_ms: Mapping[str, float] | None = None,
 ) -> Answer:
     """Assemble the answer. `passages` is empty when retrieval found nothing that answers."""
-    notices = tuple(sorted(safety.notices, key=lambda n: LEVEL_ORDER.index(n.level)))
+    medicine = not_found.medicine
+    notices = tuple(
+        _for_medicine(n, medicine) for n in sorted(safety.notices, key=lambda n: LEVEL_ORDER.index(n.level))
+    )
     if safety.suppress_passages:
         passages, kind, message = (), "emergency_only", ""
         reason = reason or "crisis: nothing is quoted"
@@ -39,12 +63,12 @@ def compose_answer(
         # The urgent notice says what to do; "please ask your pharmacist" under it would only distract.
         kind, message = "emergency_only", ""
     elif not passages:
-        kind, message = "not_found", messages.not_found
+        kind, message = "not_found", not_found.message(messages)
     else:
         kind, message, reason = "answer", "", ""
     flagged = tuple(replace(p, unverified=messages.unverified_reasons(p.text)) for p in passages)
     quoted_ids = {p.doc_id for p in flagged}
-    cited = [d for d in documents if d.doc_id in quoted_ids] or list(documents)
+    cited = [d for d in documents if d.doc_id in quoted_ids]
     return Answer(
         question=question,
         condensed_query=condensed_query,
@@ -52,10 +76,16 @@ def compose_answer(
         abstained=not flagged,
         emergency=safety.emergency,
         notices=notices,
-        disclaimer=messages.disclaimer(cited),
+        disclaimer=messages.disclaimer(cited, medicine),
         message=message,
         kind=kind,
         top_score=top_score,
         reason=reason,
+        medicine=not_found.medicine,
         timings_ms=dict(timings_ms or {}),
     )
+
+
+def _for_medicine(notice: Notice, medicine: str) -> Notice:
+    """The notice with the medicine asked about in its words ("Don't stop tizanidine suddenly")."""
+    return replace(notice, title=personalise(notice.title, medicine), text=personalise(notice.text, medicine))

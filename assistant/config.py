@@ -58,6 +58,12 @@ class Settings:
     min_score: float = 0.25  # abstain when the best passage scores below this (calibrated)
     dense_weight: float = 0.5  # hybrid score = dense_weight * cosine + (1 - dense_weight) * lexical coverage
     secondary_margin: float = 0.1  # passages after the first must score within this of the best
+    # Added to the score of passages from official or reviewed documents (labels, leaflets): a prior
+    # that lets them win ties and near-ties with unreviewed articles.
+    official_bonus: float = 0.05
+    # The medicine of a question that names none, with no earlier question naming one: empty means
+    # the corpus's only medicine, or the one most of its documents are about.
+    default_medicine: str = ""
     max_question_chars: int = 1000
 
     # Safety contacts: configuration, not code. Empty lines fall back to generic wording.
@@ -90,6 +96,8 @@ class Settings:
             problems.append(f"candidates ({self.candidates}) must be at least top_k ({self.top_k})")
         if not 0.0 <= self.dense_weight <= 1.0:
             problems.append(f"dense_weight ({self.dense_weight}) must be between 0 and 1")
+        if not 0.0 <= self.official_bonus <= 0.5:
+            problems.append(f"official_bonus ({self.official_bonus}) must be between 0 and 0.5")
         if self.secondary_margin < 0:
             problems.append(f"secondary_margin ({self.secondary_margin}) must not be negative")
         if not 1 <= self.max_question_chars <= 100_000:

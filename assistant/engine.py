@@ -1,8 +1,10 @@
 """The Assistant: loaded once (model, index, settings), answers questions with verbatim passages.
 
-Per question: condense it with the conversation so far (conversation.py) -> understand its
-words (lexicon.py) -> safety assessment (safety.py) -> hybrid retrieval (retrieval.py) ->
-is it really answered? (answerability.py) -> compose the Answer (compose.py).
+Per question, data flows one way:
+condense it with the conversation so far (conversation.py) -> resolve its medicine and the
+documents about it (routing.py) -> understand its words (lexicon.py) -> one batch of embeddings ->
+safety assessment (safety.py) -> its topic (topics.py) -> hybrid retrieval in those documents
+(retrieval.py) -> do the passages answer it? (answerability.py) -> compose the Answer (compose.py).
 
 Everything heavy is loaded in `Assistant.load`; `answer` only computes. The Assistant keeps
 no conversation state (callers pass the history), so one instance serves every chat session.
@@ -11,22 +13,25 @@ no conversation state (callers pass the history), so one instance serves every c
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 
-from assistant.answerability import check_answerable, covered_topics, missing_topics, promote_answer_type
-from assistant.compose import compose_answer
+from assistant.answerability import Decision, Partner, decide, partner_terms
+from assistant.compose import NotFound, compose_answer
 from assistant.config import Settings
 from assistant.conversation import condense_query
 from assistant.embedding import Embedder, load_embedder
 from assistant.errors import InvalidQuestionError
-from assistant.lexicon import Lexicon, QueryTerms, mask_terms
+from assistant.lexicon import Lexicon, QueryTerms
+from assistant.medicines import MedicineNames, mask_names, mask_pattern
 from assistant.records import Answer, Document
 from assistant.retrieval import Retriever
+from assistant.routing import COMBINATION, MedicineRouter, Route
 from assistant.safety import SafetyDetector, SafetyMessages
 from assistant.store import LoadedIndex, ensure_index, load_index
+from assistant.topics import NO_TOPIC, TopicDetector, emergency_topics, load_topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,18 @@ class Question:
 
     text: str
     history: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A question after everything that needs no embedding: its route, words and search text."""
+
+    text: str
+    history: tuple[str, ...]
+    condensed: str
+    route: Route
+    terms: QueryTerms
+    search: str  # what is embedded for retrieval and topic detection: the subject's names masked
 
 
 def validate_question(text: object, settings: Settings) -> str:
@@ -61,10 +78,17 @@ class Assistant:
         self.index = index
         dictionary = embedder.known_words() if hasattr(embedder, "known_words") else frozenset()
         self.lexicon = Lexicon([f"{c.section}\n{c.text}" for c in index.chunks], dictionary=dictionary)
-        self.retriever = Retriever(index, settings, self.lexicon)
-        self.covered_topics = covered_topics(
-            self.lexicon.vocabulary.topics, [d.text for d in index.documents.values()]
+        self.router = MedicineRouter(
+            self.documents,
+            MedicineNames.load(),
+            default_medicine=settings.default_medicine,
+            protected_words=dictionary,
+            curated_names=self.lexicon.vocabulary.drug_classes,
         )
+        every_medicine = mask_pattern(n for m in self.router.medicines for n in self.router.names.aliases(m))
+        self.topics = TopicDetector(load_topics(), embedder, mask=lambda text: mask_names(text, every_medicine))
+        self.citations = tuple(t for t in self.topics.topics if t.citation)
+        self.retriever = Retriever(index, settings, self.lexicon)
         self.safety = SafetyDetector(settings, embedder)
         self.messages = SafetyMessages.load(settings)
 
@@ -97,79 +121,100 @@ class Assistant:
     def answer_batch(self, questions: Sequence[Question]) -> list[Answer]:
         """Answer many questions, embedding all their texts in one batch (used by evaluation)."""
         started = time.perf_counter()
-        cleaned = [validate_question(q.text, self.settings) for q in questions]
-        condensed = [
-            condense_query(text, [h for h in q.history if isinstance(h, str)], self.lexicon)
-            for text, q in zip(cleaned, questions)
-        ]
-        terms = [self.lexicon.analyse(c) for c in condensed]
+        prepared = [self._prepare(q) for q in questions]
         prepared_ms = (time.perf_counter() - started) * 1000
 
         # One model call for everything: the search texts and the raw questions (for safety).
         started = time.perf_counter()
-        searches = [self._search_text(t, c) for t, c in zip(terms, condensed)]
-        texts = list(dict.fromkeys(searches + cleaned))
+        texts = list(dict.fromkeys([p.search for p in prepared] + [p.text for p in prepared]))
         vectors = dict(zip(texts, self.embedder.encode(texts)))
         embed_ms = (time.perf_counter() - started) * 1000
 
         share_ms = (prepared_ms + embed_ms) / max(1, len(questions))
-        return [
-            self._answer_one(text, history_q.history, condensed_q, term, vectors, share_ms)
-            for text, history_q, condensed_q, term in zip(cleaned, questions, condensed, terms)
-        ]
+        return [self._answer_one(p, vectors, share_ms) for p in prepared]
 
-    def _search_text(self, terms: QueryTerms, condensed: str) -> str:
-        """What is embedded for retrieval: corrected and expanded, without the corpus's subject words."""
-        return mask_terms(terms.search_text or condensed, self.index.masked_terms)
+    def _prepare(self, question: Question) -> _Prepared:
+        text = validate_question(question.text, self.settings)
+        history = tuple(h for h in question.history if isinstance(h, str) and h.strip())
+        condensed = condense_query(text, history, self.lexicon)
+        route = self.router.route(text, history)
+        masked = mask_names(condensed, route.mask)
+        terms = self.lexicon.analyse(masked)
+        return _Prepared(text, history, condensed, route, terms, terms.search_text or masked)
 
-    def _answer_one(
-        self,
-        question: str,
-        history: Sequence[str],
-        condensed: str,
-        terms: QueryTerms,
-        vectors: dict[str, np.ndarray],
-        shared_ms: float,
-    ) -> Answer:
+    def _partners(self, prepared: _Prepared) -> tuple[Partner, ...]:
+        """Other medicines the question wants to take with its subject: from the names table (routing)
+        and from the vocabulary's drug classes ("oxy" -> opioids), when it asks about taking them together."""
+        vocabulary = self.lexicon.vocabulary.drug_classes
+        found: dict[str, Partner] = {}
+        for mention in prepared.route.partners:
+            drug_class = vocabulary.get(mention.name) or next((vocabulary[i] for i in mention.ingredients if i in vocabulary), "")
+            aliases = [a for i in mention.ingredients for a in self.router.names.aliases(i)]
+            found[mention.name] = Partner(
+                mention.name,
+                partner_terms(mention.name, ingredients=mention.ingredients, aliases=aliases, drug_class=drug_class),
+            )
+        if COMBINATION.search(prepared.text):
+            for drug in prepared.terms.drugs:
+                if drug.name not in found and not any(drug.name in p.terms for p in found.values()):
+                    found[drug.name] = Partner(drug.name, partner_terms(drug.name, drug_class=drug.drug_class))
+        return tuple(found.values())
+
+    def _answer_one(self, prepared: _Prepared, vectors: dict[str, np.ndarray], shared_ms: float) -> Answer:
+        route = prepared.route
         started = time.perf_counter()
-        safety = self.safety.assess(question, history, query_vector=vectors[question])
-        small_talk = self.safety.is_small_talk(question) and not safety.notices
+        safety = self.safety.assess(
+            prepared.text, prepared.history, query_vector=vectors[prepared.text], medicine_names=route.mask
+        )
+        small_talk = self.safety.is_small_talk(prepared.text) and not safety.notices
         safety_ms = (time.perf_counter() - started) * 1000
 
         started = time.perf_counter()
-        vector = vectors[self._search_text(terms, condensed)]
-        retrieval = self.retriever.search(terms, vector)
-        texts = [self.index.chunks[c.chunk_index].text for c in retrieval.candidates]
-        retrieval = replace(
-            retrieval,
-            candidates=tuple(promote_answer_type(condensed, retrieval.candidates, texts, self.settings.secondary_margin)),
-        )
-        top = retrieval.candidates[0] if retrieval.candidates else None
-        top_text = self.index.chunks[top.chunk_index].text if top else ""
-        verdict = check_answerable(
-            condensed,
-            terms,
-            retrieval.top_score,
-            top_text,
-            min_score=self.settings.min_score,
-            missing=missing_topics(terms.corrected, self.lexicon.vocabulary.topics, self.covered_topics),
-            personal_dosing="dosing" in safety.categories,
-        )
-        show = verdict.answerable and not small_talk and not safety.suppress_passages
-        chosen = self.retriever.select(retrieval, self.settings.top_k, self.settings.min_score) if show else []
-        passages = self.retriever.to_passages(chosen, terms, vector)
+        vector = vectors[prepared.search]
+        decision = Decision(False, ())
+        not_found = NotFound(medicine=route.medicine)
+        top_score = 0.0
+        if route.absent:
+            decision = Decision(False, (), f"no document is about {route.absent[0]}")
+            not_found = NotFound(medicine=route.absent[0], medicine_absent=True)
+        elif not small_talk and not safety.suppress_passages:
+            retrieval = self.retriever.search(prepared.terms, vector, route.doc_ids)
+            top_score = retrieval.top_score
+            topics = self.topics.detect(prepared.terms.corrected, vector)
+            if safety.emergency:
+                # Under an urgent banner, only passages about that emergency (or none at all).
+                urgent = [n.category for n in safety.notices if n.urgent]
+                topics = emergency_topics(self.topics.topics, urgent) or (NO_TOPIC,)
+            decision = decide(
+                prepared.terms.corrected,
+                retrieval.candidates,
+                lambda i: self.index.chunks[i],
+                min_score=self.settings.min_score,
+                topics=topics,
+                partners=() if safety.emergency else self._partners(prepared),
+                citations=self.citations,
+                margin=self.settings.secondary_margin,
+            )
+            not_found = NotFound(
+                medicine=route.medicine,
+                topic=decision.topic.label if decision.topic else "",
+                partner=decision.partner,
+            )
+        chosen = self.retriever.select(decision.candidates, self.settings.top_k, self.settings.min_score) if decision.answerable else []
+        passages = self.retriever.to_passages(chosen, prepared.terms, vector)
         retrieve_ms = (time.perf_counter() - started) * 1000
 
         return compose_answer(
-            question=question,
-            condensed_query=condensed,
+            question=prepared.text,
+            condensed_query=prepared.condensed,
             passages=passages,
             safety=safety,
             messages=self.messages,
             documents=self.documents,
             small_talk=small_talk,
-            reason=verdict.reason,
-            top_score=retrieval.top_score,
+            reason=decision.reason,
+            not_found=not_found,
+            top_score=top_score,
             timings_ms={
                 "prepare_embed": shared_ms,
                 "safety": safety_ms,

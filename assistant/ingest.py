@@ -1,7 +1,9 @@
 """Files -> Documents. Reads .txt, .md, .html and .pdf from a corpus folder.
 
-Each document may have a sidecar `<file name>.meta.json` with `title`, `source`,
-`reviewed` and `notes`; the sidecar never changes the document's text. A file that cannot be
+Each document may have a sidecar `<file name>.meta.json` with `title`, `source`, `kind`
+(label / leaflet / article / general / other), `medicines` (the lower-case generic names it is
+about), `reviewed`, `published`, `licence` and `notes`; the sidecar never changes the document's
+text. Without `medicines`, the index build detects them (assistant/medicines.py). A file that cannot be
 read is reported by name and skipped; a folder with no readable document is an error.
 """
 
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import CorpusError, EmptyCorpusError
-from assistant.records import Document
+from assistant.records import DOCUMENT_KINDS, Document
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +26,13 @@ HTML_SUFFIXES = (".html", ".htm")
 PDF_SUFFIXES = (".pdf",)
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES
 SIDECAR_SUFFIX = ".meta.json"
-META_KEYS = {"title", "source", "reviewed", "notes"}
+# Files that describe the folder (where its documents came from, their licences), not documents.
+FOLDER_NOTES = frozenset({"SOURCES", "README", "LICENSE", "LICENCE"})
+META_KEYS = {"title", "source", "reviewed", "notes", "kind", "medicines", "published", "licence"}
 
 # HTML elements that are page furniture, not content.
 HTML_DROP = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "button", "iframe", "svg", "template")
+HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 HTML_BLOCKS = {
     "p", "div", "section", "article", "main", "blockquote", "pre", "address", "figure", "figcaption",
     "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "dt", "dd", "table", "tr", "br", "hr", "li",
@@ -53,7 +58,8 @@ class Corpus:
 
 
 def corpus_files(root: Path) -> list[Path]:
-    """Document files under `root` (recursively), sorted, hidden files and folders excluded."""
+    """Document files under `root` (recursively), sorted; hidden files and folders, sidecars and notes
+    about the folder itself (SOURCES, README, LICENSE) excluded."""
     if not root.exists():
         raise CorpusError(f"Corpus folder {root} does not exist. Pass --corpus DIR with your documents.")
     if not root.is_dir():
@@ -63,7 +69,7 @@ def corpus_files(root: Path) -> list[Path]:
         relative = path.relative_to(root)
         if any(part.startswith(".") for part in relative.parts) or not path.is_file():
             continue
-        if path.name.endswith(SIDECAR_SUFFIX):
+        if path.name.endswith(SIDECAR_SUFFIX) or path.stem.upper() in FOLDER_NOTES:
             continue
         files.append(path)
     return files
@@ -153,6 +159,10 @@ def read_document(path: Path, doc_id: str) -> Document:
         reviewed=bool(meta.get("reviewed", False)),
         fingerprint=fingerprint_file(path),
         notes=str(meta.get("notes") or ""),
+        kind=meta.get("kind") or "other",
+        medicines=tuple(dict.fromkeys(m.strip().lower() for m in meta.get("medicines", ()) if m.strip())),
+        published=str(meta.get("published") or ""),
+        licence=str(meta.get("licence") or ""),
     )
 
 
@@ -169,6 +179,16 @@ def _read_sidecar(path: Path) -> dict:
     unknown = set(data) - META_KEYS
     if unknown:
         raise _UnreadableError(f"its metadata file {sidecar.name} has unknown keys: {', '.join(sorted(unknown))}")
+    kind = data.get("kind")
+    if kind is not None and kind not in DOCUMENT_KINDS:
+        raise _UnreadableError(
+            f"its metadata file {sidecar.name} has kind {kind!r}; use one of {', '.join(DOCUMENT_KINDS)}"
+        )
+    medicines = data.get("medicines")
+    if medicines is not None and (
+        not isinstance(medicines, list) or not all(isinstance(m, str) and m.strip() for m in medicines)
+    ):
+        raise _UnreadableError(f"its metadata file {sidecar.name}: medicines must be a list of names")
     return data
 
 
@@ -212,7 +232,7 @@ def _read_pdf(path: Path) -> tuple[str, str]:
 def html_to_text(html: str) -> tuple[str, str]:
     """Readable text of an HTML page, keeping its structure as lines, and the page title.
 
-    Scripts, styles and navigation are dropped. Headings become lines of their own, list
+    Scripts, styles and navigation are dropped. Headings become Markdown heading lines ("## ..."), list
     items become "• item" lines, table rows become "cell | cell" lines, and paragraphs are
     separated by blank lines, so the chunker sees the same structure as in a text file.
     """
@@ -267,6 +287,12 @@ def html_to_text(html: str) -> tuple[str, str]:
                 cells = [c.get_text(" ", strip=True) for c in child.find_all(["td", "th"])]
                 out.append(" | ".join(cells))
                 emit_break(blank=False)
+            elif name in HTML_HEADINGS:
+                # Marked as a Markdown heading, so the chunker knows it from the tag, not by guessing.
+                emit_break()
+                out.append("#" * int(name[1]) + " ")
+                walk(child)
+                emit_break()
             elif name in ("ul", "ol", "table"):
                 emit_break()
                 walk(child)

@@ -20,6 +20,23 @@ class Document:
     reviewed: bool  # has a clinician reviewed it?
     fingerprint: str  # sha256 of the file's bytes (and its sidecar), for staleness checks
     notes: str = ""
+    kind: str = "other"  # one of DOCUMENT_KINDS: how far its words can be trusted
+    # Lower-case generic names of the medicines the document is about (from its sidecar, or
+    # detected at index time); empty for a document about no particular medicine.
+    medicines: tuple[str, ...] = ()
+    published: str = ""  # the date of the text, as its sidecar gives it
+    licence: str = ""
+
+    @property
+    def official(self) -> bool:
+        """An official label or leaflet, or a document a clinician reviewed: ranked before the others."""
+        return self.reviewed or self.kind in OFFICIAL_KINDS
+
+
+# "general": health information about no particular medicine, searched for every question.
+# "other": anything else (an unrelated file in the folder): searched only when no medicine is asked about.
+DOCUMENT_KINDS = ("label", "leaflet", "article", "general", "other")
+OFFICIAL_KINDS = frozenset({"label", "leaflet"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,4 +118,5 @@ class Answer:
     kind: str = "answer"  # "answer" | "not_found" | "help" | "emergency_only"
     top_score: float = 0.0  # best retrieval score, also when abstaining (for calibration plots)
     reason: str = ""  # why nothing is quoted, when abstaining (for evaluation reports)
+    medicine: str = ""  # the medicine the question was understood to be about ("" when none)
     timings_ms: dict[str, float] = field(default_factory=dict)

@@ -8,14 +8,18 @@ Each chunk gets three signals:
   after typo correction and lay-term expansion (see lexicon.py); BM25 (bm25s, stemmed)
   proposes candidates the embedding misses.
 
-The fused score `dense_weight * max(dense, sentence) + (1 - dense_weight) * lexical` ranks the
-chunks and is the score the abstention threshold applies to. Candidates that repeat an
+The fused score `dense_weight * max(dense, sentence) + (1 - dense_weight) * lexical`, plus
+`official_bonus` for passages of official or reviewed documents (so that a leaflet wins ties and
+near-ties with an unreviewed article), ranks the chunks and is the score the abstention threshold
+applies to. A search is limited to a scope: the documents about the medicine asked about
+(assistant/routing.py); FAISS searches only their vectors (an ID selector). Candidates that repeat an
 already chosen passage are dropped, and neighbouring chunks of one section are merged.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, replace
 from typing import Sequence
 
@@ -61,6 +65,38 @@ class Retrieval:
         return self.candidates[0].score if self.candidates else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """Rows of the chunk and sentence indexes that belong to some documents."""
+
+    chunks: np.ndarray
+    sentences: np.ndarray
+    chunk_selector: object | None  # faiss.IDSelector, None when the scope is the whole index
+    sentence_selector: object | None
+
+
+def _selector(ids: np.ndarray):
+    import faiss
+
+    return faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
+
+
+def _search(index, vector: np.ndarray, k: int, selector) -> tuple[np.ndarray, np.ndarray]:
+    """FAISS search for one unit vector, limited to the rows `selector` admits (all when None)."""
+    if k <= 0:
+        return np.zeros((1, 0), np.float32), np.zeros((1, 0), np.int64)
+    if selector is None:
+        return index.search(vector[None, :], k)
+    import faiss
+
+    params = (
+        faiss.SearchParametersHNSW(sel=selector, efSearch=index.hnsw.efSearch)
+        if hasattr(index, "hnsw")
+        else faiss.SearchParameters(sel=selector)
+    )
+    return index.search(vector[None, :], k, params=params)
+
+
 class _Bm25:
     """BM25 over chunk texts with English stemming (bm25s), tokenised exactly like the queries."""
 
@@ -101,6 +137,13 @@ class Retriever:
             self.sentence_ranges.append((first, first + len(chunk.sentences)))
             first += len(chunk.sentences)
         self.bm25 = _Bm25([f"{c.section}\n{c.text}" for c in index.chunks], lexicon)
+        self.chunk_doc = [c.doc_id for c in index.chunks]
+        self.prior = np.array(
+            [settings.official_bonus if index.documents[c.doc_id].official else 0.0 for c in index.chunks],
+            dtype=np.float32,
+        )
+        self._scopes: dict[frozenset[str], _Scope] = {}
+        self._scope_lock = threading.Lock()
         self.chunk_stems = [frozenset(lexicon.stems(words(f"{c.section} {c.text}"))) for c in index.chunks]
         self.text_stems = [frozenset(lexicon.content_stems_of(c.text)) for c in index.chunks]
         self.chunk_phrases = [lexicon.phrases_of(f"{c.section} {c.text}") for c in index.chunks]
@@ -110,21 +153,43 @@ class Retriever:
         self.sentence_long_enough = np.array([len(w) >= MIN_SENTENCE_WORDS for w in sentence_words], dtype=bool)
         self.sentence_stems = [frozenset(lexicon.stems(w)) for w in sentence_words]
 
-    def search(self, query: QueryTerms, vector: np.ndarray) -> Retrieval:
-        """Score and rank chunks for one analysed question and its unit query vector."""
+    def _scope(self, doc_ids: frozenset[str] | None) -> _Scope:
+        """The chunks and sentences of some documents, with FAISS selectors for them (cached per scope)."""
+        key = frozenset(self.index.documents) if doc_ids is None else doc_ids
+        found = self._scopes.get(key)
+        if found is not None:
+            return found
+        with self._scope_lock:
+            chunks = np.array([i for i, d in enumerate(self.chunk_doc) if d in key], dtype=np.int64)
+            sentences = np.flatnonzero(np.isin(self.sentence_chunk, chunks)).astype(np.int64)
+            everything = len(chunks) == len(self.chunk_doc)
+            scope = _Scope(chunks, sentences, None if everything else _selector(chunks), None if everything else _selector(sentences))
+            self._scopes[key] = scope
+        return scope
+
+    def search(self, query: QueryTerms, vector: np.ndarray, doc_ids: frozenset[str] | None = None) -> Retrieval:
+        """Score and rank chunks for one analysed question and its unit query vector.
+
+        `doc_ids` limits the search to those documents (None: every document).
+        """
         settings = self.settings
-        n = len(self.index.chunks)
+        scope = self._scope(doc_ids)
+        n = len(scope.chunks)
         if n == 0:
             return Retrieval(query, ())
         wanted = min(settings.candidates, n)
         pool: set[int] = set()
-        _, dense_ids = self.index.chunk_index.search(vector[None, :], wanted)
+        _, dense_ids = _search(self.index.chunk_index, vector, wanted, scope.chunk_selector)
         pool.update(int(i) for i in dense_ids[0] if i >= 0)
-        _, sentence_ids = self.index.sentence_index.search(vector[None, :], min(2 * wanted, len(self.sentence_chunk)))
+        _, sentence_ids = _search(
+            self.index.sentence_index, vector, min(2 * wanted, len(scope.sentences)), scope.sentence_selector
+        )
         pool.update(int(self.sentence_chunk[i]) for i in sentence_ids[0] if i >= 0)
         bm25 = self.bm25.scores(query.content_stems)
         if bm25.any():
-            pool.update(int(i) for i in np.argsort(-bm25)[:wanted] if bm25[i] > 0)
+            in_scope = bm25[scope.chunks]
+            best = scope.chunks[np.argsort(-in_scope)[:wanted]]
+            pool.update(int(i) for i in best if bm25[i] > 0)
 
         ids = np.fromiter(sorted(pool), dtype=np.int64)
         dense = self.chunk_vectors[ids] @ vector
@@ -144,7 +209,7 @@ class Retriever:
             candidates.append(
                 Candidate(int(chunk_index), float(dense[row]), sentence, best, lexical, float(bm25[chunk_index]), 0.0)
             )
-        scored = [replace(c, score=self._fuse(c)) for c in candidates]
+        scored = [replace(c, score=self._fuse(c) + float(self.prior[c.chunk_index])) for c in candidates]
         scored.sort(key=lambda c: (-c.score, c.chunk_index))
         return Retrieval(query, tuple(scored))
 
@@ -169,13 +234,18 @@ class Retriever:
         weight = self.settings.dense_weight
         return weight * semantic + (1 - weight) * candidate.lexical
 
-    def select(self, retrieval: Retrieval, top_k: int, min_score: float) -> list[Candidate]:
-        """The best candidates that do not repeat each other, all scoring at least `min_score`."""
+    def select(self, candidates: Sequence[Candidate], top_k: int, min_score: float) -> list[Candidate]:
+        """The first candidates (in the order given) that do not repeat each other, all scoring at least
+        `min_score`, and after the first at most `secondary_margin` below it."""
         chosen: list[Candidate] = []
-        floor = max(min_score, retrieval.top_score - self.settings.secondary_margin)
-        for candidate in retrieval.candidates:
-            if len(chosen) >= top_k or candidate.score < (min_score if not chosen else floor):
+        if not candidates:
+            return chosen
+        floor = max(min_score, candidates[0].score - self.settings.secondary_margin)
+        for candidate in candidates:
+            if len(chosen) >= top_k:
                 break
+            if candidate.score < (min_score if not chosen else floor):
+                continue
             if any(self._repeats(candidate, other) for other in chosen):
                 continue
             chosen.append(candidate)

@@ -67,6 +67,10 @@ class SafetyAssessment:
         return tuple(n.level for n in self.notices)
 
 
+# The medicine's name as the rules (safety_patterns.DRUG_NAME) spell it.
+RULE_MEDICINE_NAME = "baclofen"
+
+
 def _unit(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
@@ -117,7 +121,11 @@ class SafetyDetector:
         return self._embedder.encode([question])[0]
 
     def assess(
-        self, question: str, history: Sequence[str] = (), query_vector: np.ndarray | None = None
+        self,
+        question: str,
+        history: Sequence[str] = (),
+        query_vector: np.ndarray | None = None,
+        medicine_names: re.Pattern[str] | None = None,
     ) -> SafetyAssessment:
         """The notices for `question`.
 
@@ -128,7 +136,13 @@ class SafetyDetector:
                 does not make this question one.
             query_vector: the unit embedding of `question`, if the caller already has it; the
                 model is then not called.
+            medicine_names: the names of the medicine the question is about (assistant/routing.py).
+                The rules spell the medicine as the seed corpus does (RULE_MEDICINE_NAME), so these
+                names are read as that name: "my son swallowed my tizanidine" is the same emergency.
         """
+        if medicine_names is not None:
+            question = medicine_names.sub(RULE_MEDICINE_NAME, question)
+            history = [medicine_names.sub(RULE_MEDICINE_NAME, turn) for turn in history]
         text = normalise(question)
         drug_context = bool(re.search(rf"\b{MEDICINE}\b", text)) or any(
             re.search(rf"\b{MEDICINE}\b", normalise(turn)) for turn in history

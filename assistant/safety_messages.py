@@ -79,6 +79,21 @@ def _fill(template: str, values: Mapping[str, str], where: str) -> str:
         ) from None
 
 
+# Placeholders filled for each answer rather than from the settings.
+PER_ANSWER_PLACEHOLDERS = ("medicine", "Medicine", "topic", "partner")
+GENERIC_MEDICINE = "this medicine"
+
+
+def personalise(text: str, medicine: str = "", **values: str) -> str:
+    """Fill the per-answer placeholders: the medicine asked about ("this medicine" when none), and any
+    of `values` ({topic}, {partner})."""
+    name = medicine or GENERIC_MEDICINE
+    text = text.replace("{medicine}", name).replace("{Medicine}", name[:1].upper() + name[1:])
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
 def _require(table: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in table:
         raise SettingsError(f"{SAFETY_FILE.name}: {where} is missing {key!r}")
@@ -90,6 +105,9 @@ class SafetyMessages:
     """The parsed safety.toml, formatted with `Settings` (emergency number, poison and crisis lines)."""
 
     not_found: str
+    not_found_topic: str  # with {topic} and {medicine} still to fill
+    not_found_medicine: str
+    not_found_partner: str
     help_reply: str
     categories: Mapping[str, CategorySpec]
     claims: tuple[UnverifiedClaim, ...]
@@ -122,6 +140,8 @@ class SafetyMessages:
                                    "[phrases] crisis_configured")
             if settings.crisis_line.strip()
             else _require(phrases, "crisis_default", "[phrases]"),
+            # Filled per answer (the medicine asked about, the topic or medicine not covered).
+            **{key: "{" + key + "}" for key in PER_ANSWER_PLACEHOLDERS},
         }
 
         def text(template: str, where: str) -> str:
@@ -181,12 +201,15 @@ class SafetyMessages:
             claims.append(UnverifiedClaim(claim_id, pattern, reason))
 
         disclaimer = dict(_require(data, "disclaimer", "the file"))
-        for key in ("unreviewed", "reviewed", "long"):
+        for key in ("official", "unreviewed", "advice", "unreviewed_full", "long"):
             if _PHONE_LIKE.search(_require(disclaimer, key, "[disclaimer]")):
                 raise SettingsError(f"{SAFETY_FILE.name}: [disclaimer] {key} contains a phone number")
         replies = _require(data, "replies", "the file")
         return cls(
             not_found=text(_require(replies, "not_found", "[replies]"), "[replies] not_found"),
+            not_found_topic=text(_require(replies, "not_found_topic", "[replies]"), "[replies] not_found_topic"),
+            not_found_medicine=text(_require(replies, "not_found_medicine", "[replies]"), "[replies] not_found_medicine"),
+            not_found_partner=text(_require(replies, "not_found_partner", "[replies]"), "[replies] not_found_partner"),
             help_reply=text(_require(replies, "help", "[replies]"), "[replies] help"),
             categories=categories,
             claims=tuple(claims),
@@ -202,20 +225,32 @@ class SafetyMessages:
                 return notice
         raise KeyError(f"{category} has no {level} notice in {SAFETY_FILE.name}")
 
-    def _titles(self, documents: Sequence[Document]) -> dict[str, str]:
-        titles = list(dict.fromkeys(f"“{d.title}”" for d in documents)) or ["the documents"]
+    def _titles(self, documents: Sequence[Document], *, dated: bool = False) -> dict[str, str]:
+        names = [f"“{d.title}”" + (f" ({d.published})" if dated and d.published else "") for d in documents]
+        titles = list(dict.fromkeys(names)) or ["the documents"]
         joined = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
         kind = self._disclaimer["source_kind_one" if len(titles) == 1 else "source_kind_many"]
         return {"titles": joined, "source_kind": kind, **self._placeholders}
 
-    def disclaimer(self, documents: Sequence[Document]) -> str:
-        """The one-line footer: names the sources; says "not reviewed by a clinician" unless all were."""
-        key = "reviewed" if documents and all(d.reviewed for d in documents) else "unreviewed"
-        return _fill(self._disclaimer[key], self._titles(documents), f"[disclaimer] {key}")
+    def disclaimer(self, documents: Sequence[Document], medicine: str = "") -> str:
+        """The one-line footer about the documents actually quoted (none: no "Quoted from").
 
-    def long_disclaimer(self, documents: Sequence[Document]) -> str:
+        Official or reviewed documents are named with their dates; any unreviewed one is called what
+        it is; the advice to ask a doctor or pharmacist always ends it.
+        """
+        parts = []
+        official = [d for d in documents if d.official]
+        unreviewed = [d for d in documents if not d.official]
+        if official:
+            parts.append(_fill(self._disclaimer["official"], self._titles(official, dated=True), "[disclaimer] official"))
+        if unreviewed:
+            parts.append(_fill(self._disclaimer["unreviewed"], self._titles(unreviewed), "[disclaimer] unreviewed"))
+        parts.append(self._disclaimer["advice"])
+        return personalise(" ".join(parts), medicine)
+
+    def long_disclaimer(self, documents: Sequence[Document], medicine: str = "") -> str:
         """The longer version, shown once per session."""
-        return _fill(self._disclaimer["long"], self._titles(documents), "[disclaimer] long")
+        return personalise(_fill(self._disclaimer["long"], self._titles(documents), "[disclaimer] long"), medicine)
 
     def unverified_reasons(self, passage_text: str) -> tuple[str, ...]:
         """Why claims in this quote could not be verified; empty when it makes none of them."""

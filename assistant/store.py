@@ -22,6 +22,7 @@ import fcntl
 import json
 import os
 import platform
+import re
 import shutil
 import time
 import uuid
@@ -37,12 +38,12 @@ from assistant.config import Settings
 from assistant.embedding import Embedder
 from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from assistant.ingest import Corpus, corpus_fingerprints, load_corpus
-from assistant.lexicon import mask_terms, topic_terms
+from assistant.medicines import NAMES_FILE, MedicineNames, detect_medicines, mask_names, mask_pattern
 from assistant.records import Chunk, Document
 
-FORMAT_VERSION = 1
-# Bump when chunking.py changes what it produces, so old indexes are rebuilt.
-CHUNKER_VERSION = 3
+FORMAT_VERSION = 2
+# Bump when chunking.py changes what it produces, or what is embedded for a chunk, so old indexes are rebuilt.
+CHUNKER_VERSION = 4
 POINTER = "CURRENT"
 MANIFEST = "manifest.json"
 
@@ -72,11 +73,6 @@ class LoadedIndex:
     def dimension(self) -> int:
         return int(self.manifest["model"]["dimension"])
 
-    @property
-    def masked_terms(self) -> tuple[str, ...]:
-        """Words left out of every embedded text (and so of the questions too)."""
-        return tuple(self.manifest["chunking"].get("masked_terms", ()))
-
 
 @dataclass(frozen=True, slots=True)
 class BuildReport:
@@ -100,13 +96,34 @@ def _faiss():
     return faiss
 
 
-def chunk_embedding_text(chunk: Chunk, masked: Sequence[str] = ()) -> str:
+def chunk_embedding_text(chunk: Chunk, mask: re.Pattern[str] | None = None) -> str:
     """What is embedded for a chunk: its section heading gives context the text often omits.
 
-    The corpus's subject words (`masked`, e.g. the medicine's name) are left out; see lexicon.topic_terms.
+    The names of the medicine the document is about (`mask`, see medicines.mask_pattern) are left
+    out: they are in nearly every passage and would pull every passage towards every question.
     """
     text = f"{chunk.section}\n{chunk.text}" if chunk.section else chunk.text
-    return mask_terms(text, masked)
+    return mask_names(text, mask)
+
+
+def with_medicines(documents: Sequence[Document], names: MedicineNames) -> list[Document]:
+    """The documents, each with its medicines: from its sidecar, or detected from its words."""
+    return [d if d.medicines else replace(d, medicines=detect_medicines(d.title, d.text, names)) for d in documents]
+
+
+def document_masks(documents: Sequence[Document], names: MedicineNames) -> dict[str, re.Pattern[str] | None]:
+    """For each document, a pattern of every name of the medicines it is about (generic and brands)."""
+    return {d.doc_id: mask_pattern(n for m in d.medicines for n in names.aliases(m)) for d in documents}
+
+
+def _names_table_version() -> str:
+    """A short hash of the medicine names table: detection (and so masking) depends on it."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(NAMES_FILE.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return "missing"
 
 
 def build_chunks(corpus: Corpus, settings: Settings) -> list[Chunk]:
@@ -159,6 +176,7 @@ def expected_manifest(settings: Settings, fingerprints: dict[str, str]) -> dict:
             "max_chars": settings.chunk_max_chars,
             "overlap_sentences": settings.chunk_overlap_sentences,
             "chunker_version": CHUNKER_VERSION,
+            "medicine_names": _names_table_version(),
         },
         "corpus": {"files": fingerprints},
     }
@@ -252,13 +270,21 @@ def build_index(
         progress(f"Read {len(corpus.documents)} document(s) from {settings.corpus_dir}")
         chunks = build_chunks(corpus, settings)
         sentences = [SentenceRef(i, s, e) for i, c in enumerate(chunks) for s, e in c.sentences]
-        dictionary = embedder.known_words() if hasattr(embedder, "known_words") else frozenset()
-        masked = topic_terms([f"{c.section}\n{c.text}" for c in chunks], dictionary)
+        names = MedicineNames.load()
+        corpus_documents = with_medicines(corpus.documents, names)
+        names = names.with_names(m for d in corpus_documents for m in d.medicines)
+        masks = document_masks(corpus_documents, names)
+        for document in corpus_documents:
+            about = ", ".join(document.medicines) or "no particular medicine"
+            progress(f"  {document.doc_id}: {document.kind}, about {about}")
         progress(f"Embedding {len(chunks)} chunks and {len(sentences)} sentences with {settings.model}")
-        chunk_vectors = embedder.encode([chunk_embedding_text(c, masked) for c in chunks], show_progress=True)
-        documents = corpus.by_id()
+        chunk_vectors = embedder.encode([chunk_embedding_text(c, masks[c.doc_id]) for c in chunks], show_progress=True)
+        documents = {d.doc_id: d for d in corpus_documents}
         sentence_vectors = embedder.encode(
-            [mask_terms(documents[chunks[s.chunk_index].doc_id].text[s.start:s.end], masked) for s in sentences],
+            [
+                mask_names(documents[chunks[s.chunk_index].doc_id].text[s.start:s.end], masks[chunks[s.chunk_index].doc_id])
+                for s in sentences
+            ],
             show_progress=True,
         )
 
@@ -268,11 +294,10 @@ def build_index(
         try:
             faiss.write_index(make_faiss_index(chunk_vectors, settings), str(staging / "chunks.faiss"))
             faiss.write_index(make_faiss_index(sentence_vectors, settings), str(staging / "sentences.faiss"))
-            _write_json(staging / "documents.json", [asdict(d) for d in corpus.documents])
+            _write_json(staging / "documents.json", [asdict(d) for d in corpus_documents])
             _write_json(staging / "chunks.json", [asdict(c) for c in chunks])
             manifest = expected_manifest(settings, fingerprints)
             manifest["model"].update({"dimension": embedder.dimension, "normalized": True})
-            manifest["chunking"]["masked_terms"] = list(masked)
             manifest.update(
                 metric="inner_product",
                 counts={"documents": len(corpus.documents), "chunks": len(chunks), "sentences": len(sentences)},
@@ -331,7 +356,10 @@ def load_index(settings: Settings, *, check: bool = True) -> LoadedIndex:
             )
     faiss = _faiss()
     try:
-        documents = {d["doc_id"]: Document(**d) for d in json.loads((build / "documents.json").read_text("utf-8"))}
+        documents = {
+            d["doc_id"]: Document(**{**d, "medicines": tuple(d.get("medicines", ()))})
+            for d in json.loads((build / "documents.json").read_text("utf-8"))
+        }
         chunks = tuple(
             Chunk(**{**c, "sentences": tuple(tuple(s) for s in c["sentences"])})
             for c in json.loads((build / "chunks.json").read_text("utf-8"))

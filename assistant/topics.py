@@ -1,0 +1,129 @@
+"""What a question asks about (its topic), and whether a retrieved passage shows that topic.
+
+The topics are data (`topics.toml`): for each, a question gate (`asks`), example questions, and the
+words a passage about it uses (`evidence`). A question is on a topic when the gate matches; when
+several gates match, the embedding model decides which the question is nearest to ("dose" in "can I
+drive after my dose?" loses to driving). Whether the documents cover the topic is then read from the
+retrieved passages themselves (`evidence` on a passage's section heading and text), never from a
+keyword anywhere in the corpus.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from assistant.embedding import Embedder
+from assistant.records import Chunk
+
+TOPICS_FILE = Path(__file__).with_name("topics.toml")
+# Of the topics whose gate matches, those whose nearest example is at most this much less similar
+# than the best one's are the question's topics (cosine after centring).
+NEAREST_MARGIN = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    name: str
+    label: str  # shown in "The documents don't cover {label}"
+    asks: re.Pattern[str]
+    evidence: re.Pattern[str]
+    examples: tuple[str, ...]
+    not_examples: tuple[str, ...]
+    emergencies: tuple[str, ...] = ()  # safety categories whose urgent notice its passages may follow
+    citation: bool = False  # its passages are citations: they answer only questions on this topic
+
+
+def load_topics(path: Path = TOPICS_FILE) -> tuple[Topic, ...]:
+    """The topics of `path`, each pattern compiled (a bad pattern names its topic)."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    topics = []
+    for name, spec in data.items():
+        try:
+            topics.append(
+                Topic(
+                    name=name,
+                    label=spec["label"],
+                    asks=re.compile(spec["asks"], re.IGNORECASE),
+                    evidence=re.compile(spec["evidence"], re.IGNORECASE),
+                    examples=tuple(spec["examples"]),
+                    not_examples=tuple(spec.get("not_examples", ())),
+                    emergencies=tuple(spec.get("emergencies", ())),
+                    citation=bool(spec.get("citation", False)),
+                )
+            )
+        except (KeyError, re.error) as exc:
+            raise ValueError(f"{path}: topic {name!r} is invalid ({exc})") from None
+        if not topics[-1].examples:
+            raise ValueError(f"{path}: topic {name!r} needs at least one example question")
+    return tuple(topics)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class TopicDetector:
+    """Reads the topic of a question: gate patterns plus nearest examples. Read-only after construction."""
+
+    def __init__(self, topics: Sequence[Topic], embedder: Embedder, mask=None) -> None:
+        """Encodes every example once. `mask(text)` removes medicine names, as for questions."""
+        self.topics = tuple(topics)
+        self._mask = mask or (lambda text: text)
+        rows = [(i, example) for i, topic in enumerate(self.topics) for example in topic.examples]
+        self.example_topic = np.array([i for i, _ in rows], dtype=np.int64)
+        self.examples = tuple(example for _, example in rows)
+        vectors = embedder.encode([self._mask(e) for e in self.examples]) if rows else np.zeros((0, 1), np.float32)
+        # All examples are questions about a medicine: their shared direction says nothing about which
+        # topic; removing the mean leaves what tells topics apart (as in the safety layer).
+        self._centre = vectors.mean(axis=0) if len(rows) else 0.0
+        self._bank = _unit(vectors - self._centre)
+
+    def nearest(self, vector: np.ndarray, skip: frozenset[int] = frozenset()) -> np.ndarray:
+        """Per topic, the highest similarity of `vector` to its examples (rows in `skip` left out)."""
+        sims = self._bank @ _unit(np.asarray(vector, dtype=np.float32) - self._centre)
+        if skip:
+            sims = sims.copy()
+            sims[list(skip)] = -np.inf
+        best = np.full(len(self.topics), -np.inf, dtype=np.float32)
+        np.maximum.at(best, self.example_topic, sims)
+        return best
+
+    def detect(self, question: str, vector: np.ndarray, skip: frozenset[int] = frozenset()) -> tuple[Topic, ...]:
+        """The topics `question` (typo-corrected text) asks about, most likely first.
+
+        `vector` is the question's unit embedding, with medicine names masked as for the examples.
+        `skip` leaves bank rows out (tests use it to check each example against the others).
+        """
+        gated = [i for i, topic in enumerate(self.topics) if topic.asks.search(question)]
+        if not gated:
+            return ()
+        best = self.nearest(vector, skip)
+        top = max(float(best[i]) for i in gated)
+        chosen = [i for i in gated if best[i] >= top - NEAREST_MARGIN]
+        return tuple(self.topics[i] for i in sorted(chosen, key=lambda i: -best[i]))
+
+
+# A topic no passage shows: under an urgent notice with no topic of its own, nothing is quoted.
+NO_TOPIC = Topic("none", "", re.compile(r"(?!x)x"), re.compile(r"(?!x)x"), ("",), ())
+
+
+def emergency_topics(topics: Sequence[Topic], categories: Sequence[str]) -> tuple[Topic, ...]:
+    """The topics whose passages may be shown under an urgent notice of one of `categories`."""
+    return tuple(t for t in topics if set(t.emergencies) & set(categories))
+
+
+def shows_topic(topic: Topic, chunk: Chunk) -> bool:
+    """Does a passage speak about the topic, in the documents' own words: its section heading, or one of
+    its sentences (sentence by sentence, so that two words of a pattern must be said together)?"""
+    if chunk.section and topic.evidence.search(chunk.section):
+        return True
+    if not chunk.sentences:
+        return bool(topic.evidence.search(chunk.text))
+    return any(topic.evidence.search(chunk.text[s - chunk.start:e - chunk.start]) for s, e in chunk.sentences)
