@@ -18,12 +18,12 @@ what to name in the "not found" message.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from assistant.records import Chunk
 from assistant.retrieval import Candidate
-from assistant.topics import Topic, shows_topic
+from assistant.topics import Topic, TopicReading, shows_topic
 
 # "How many / how much / how often / how long ...?" and "what is the (usual) dose / price ...?":
 # the answer is an amount. Examples that must and must not match: tests/test_answerability.py.
@@ -39,7 +39,7 @@ NUMBER = re.compile(
     r"(?:times|hours?|days?|weeks?|months?|years?|tablets?|doses?))\b",
     re.IGNORECASE,
 )
-# How deep in the ranking a passage may be and still be the one that shows what is asked.
+# How deep in the ranking a passage with a number may be and still be the answer to "how many".
 EVIDENCE_DEPTH = 10
 
 
@@ -68,46 +68,61 @@ def decide(
     chunk: Callable[[int], Chunk],
     *,
     min_score: float,
-    topics: Sequence[Topic] = (),
+    topics: TopicReading = TopicReading(),
     partners: Sequence[Partner] = (),
     citations: Sequence[Topic] = (),
+    uncovered: frozenset[str] = frozenset(),
+    topic_bonus: float = 0.1,
     margin: float = 0.1,
 ) -> Decision:
     """Decide for `question` (condensed, typo-corrected) given its ranked candidates.
 
     Args:
         chunk: the chunk behind a candidate's `chunk_index`.
-        topics: the question's topics, most likely first (TopicDetector.detect).
+        topics: the question's topics, most likely first, and whether a missing one means "not covered"
+            (TopicDetector.detect).
         partners: other medicines it asks to combine with the subject.
         citations: topics whose passages are citations (a reference list): put last unless asked for.
+        uncovered: names of topics that no passage of the medicine's documents shows at all.
+        topic_bonus: added to the score of passages that show the question's topic.
         margin: for amount questions, how far below the best a passage with a number may score.
     """
     ranked = list(candidates)
     for citation in citations:
-        if citation not in topics:
+        if citation not in topics.topics:
             cited = [c for c in ranked if shows_topic(citation, chunk(c.chunk_index))]
             ranked = _first([c for c in ranked if c not in cited], ranked)
+
+    if topics.topics and not partners:
+        first = topics.topics[0]
+        if first.name in uncovered and topics.refusable_if_absent:
+            # No passage of the medicine's documents shows the topic at all: they do not cover it.
+            return Decision(False, tuple(ranked), f"no document about the medicine shows the topic {first.name}", topic=first)
+        # The model read the question as on these topics: passages that show one get a bonus (the
+        # caller adds the scope's passages on the topic to the candidates, however they scored).
+        showing = {c.chunk_index for c in ranked if any(shows_topic(t, chunk(c.chunk_index)) for t in topics.topics)}
+        boosted = [replace(c, score=c.score + topic_bonus) if c.chunk_index in showing else c for c in ranked]
+        ranked = _first(
+            [c for c in boosted if c.chunk_index in showing and c.score >= min_score],
+            sorted(boosted, key=lambda c: -c.score),
+        )
+        if not (ranked and ranked[0].chunk_index in showing and ranked[0].score >= min_score) and topics.refusable:
+            return Decision(False, tuple(ranked), f"no passage scoring above the threshold shows the topic {first.name}", topic=first)
+
     if not ranked or ranked[0].score < min_score:
         best = ranked[0].score if ranked else 0.0
         return Decision(False, tuple(ranked), f"best score {best:.2f} below threshold {min_score:.2f}")
-    pool = [c for c in ranked[:EVIDENCE_DEPTH] if c.score >= min_score]
+    pool = [c for c in ranked if c.score >= min_score]
 
     for partner in partners:
-        naming = [c for c in pool if _names_any(partner.terms, chunk(c.chunk_index))]
+        naming = [c for c in pool if names_any(partner.terms, chunk(c.chunk_index))]
         if not naming:
             return Decision(False, tuple(ranked), f"no passage names {partner.name}", partner=partner.name)
         ranked = _first(naming, ranked)
         pool = _first([c for c in naming if c in pool], pool)
 
-    if topics:
-        showing = [c for c in pool if any(shows_topic(t, chunk(c.chunk_index)) for t in topics)]
-        if not showing:
-            return Decision(False, tuple(ranked), f"no passage shows the topic {topics[0].name}", topic=topics[0])
-        if not partners:
-            ranked = _first(showing, ranked)
-
     if AMOUNT_QUESTION.search(question) and not NUMBER.search(chunk(ranked[0].chunk_index).text):
-        numbered = [c for c in pool if NUMBER.search(chunk(c.chunk_index).text) and c.score >= ranked[0].score - margin]
+        numbered = [c for c in pool[:EVIDENCE_DEPTH] if NUMBER.search(chunk(c.chunk_index).text) and c.score >= ranked[0].score - margin]
         if not numbered:
             return Decision(False, tuple(ranked), "asks for an amount or time, and no close passage gives one")
         ranked = _first(numbered[:1], ranked)
@@ -120,7 +135,8 @@ def _first(preferred: Sequence[Candidate], ranked: Sequence[Candidate]) -> list[
     return [c for c in ranked if c.chunk_index in chosen] + [c for c in ranked if c.chunk_index not in chosen]
 
 
-def _names_any(terms: Sequence[str], chunk: Chunk) -> bool:
+def names_any(terms: Sequence[str], chunk: Chunk) -> bool:
+    """Does the passage (or its section heading) name any of `terms` (a plural "s" or "es" allowed)?"""
     text = f"{chunk.section} {chunk.text}".lower()
     return any(re.search(rf"(?<![\w-]){re.escape(t)}(?:e?s)?(?![\w-])", text) for t in terms if t)
 

@@ -61,6 +61,9 @@ class Settings:
     # Added to the score of passages from official or reviewed documents (labels, leaflets): a prior
     # that lets them win ties and near-ties with unreviewed articles.
     official_bonus: float = 0.05
+    # Added to the score of passages that show the question's topic in the documents' own words
+    # (assistant/topics.toml): the model read the question as on that topic.
+    topic_bonus: float = 0.1
     # The medicine of a question that names none, with no earlier question naming one: empty means
     # the corpus's only medicine, or the one most of its documents are about.
     default_medicine: str = ""
@@ -96,6 +99,8 @@ class Settings:
             problems.append(f"candidates ({self.candidates}) must be at least top_k ({self.top_k})")
         if not 0.0 <= self.dense_weight <= 1.0:
             problems.append(f"dense_weight ({self.dense_weight}) must be between 0 and 1")
+        if not 0.0 <= self.topic_bonus <= 0.5:
+            problems.append(f"topic_bonus ({self.topic_bonus}) must be between 0 and 0.5")
         if not 0.0 <= self.official_bonus <= 0.5:
             problems.append(f"official_bonus ({self.official_bonus}) must be between 0 and 0.5")
         if self.secondary_margin < 0:

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from assistant.answerability import Decision, Partner, decide, partner_terms
+from assistant.answerability import Decision, Partner, decide, names_any, partner_terms
 from assistant.compose import NotFound, compose_answer
 from assistant.config import Settings
 from assistant.conversation import condense_query
@@ -28,10 +28,10 @@ from assistant.lexicon import Lexicon, QueryTerms
 from assistant.medicines import MedicineNames, mask_names, mask_pattern
 from assistant.records import Answer, Document
 from assistant.retrieval import Retriever
-from assistant.routing import COMBINATION, MedicineRouter, Route
+from assistant.routing import MedicineRouter, Route, taken_together
 from assistant.safety import SafetyDetector, SafetyMessages
 from assistant.store import LoadedIndex, ensure_index, load_index
-from assistant.topics import NO_TOPIC, TopicDetector, emergency_topics, load_topics
+from assistant.topics import NO_TOPIC, TopicDetector, TopicReading, emergency_topics, load_topics, shows_topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +88,10 @@ class Assistant:
         every_medicine = mask_pattern(n for m in self.router.medicines for n in self.router.names.aliases(m))
         self.topics = TopicDetector(load_topics(), embedder, mask=lambda text: mask_names(text, every_medicine))
         self.citations = tuple(t for t in self.topics.topics if t.citation)
+        # Which passages show each topic, in the documents' own words (assistant/topics.toml `evidence`).
+        self.topic_chunks = {
+            t.name: tuple(i for i, c in enumerate(index.chunks) if shows_topic(t, c)) for t in self.topics.topics
+        }
         self.retriever = Retriever(index, settings, self.lexicon)
         self.safety = SafetyDetector(settings, embedder)
         self.messages = SafetyMessages.load(settings)
@@ -154,11 +158,24 @@ class Assistant:
                 mention.name,
                 partner_terms(mention.name, ingredients=mention.ingredients, aliases=aliases, drug_class=drug_class),
             )
-        if COMBINATION.search(prepared.text):
-            for drug in prepared.terms.drugs:
-                if drug.name not in found and not any(drug.name in p.terms for p in found.values()):
-                    found[drug.name] = Partner(drug.name, partner_terms(drug.name, drug_class=drug.drug_class))
+        for drug in prepared.terms.drugs:
+            known = drug.name in found or any(drug.name in p.terms for p in found.values())
+            if not known and taken_together(prepared.terms.corrected, drug.name):
+                found[drug.name] = Partner(drug.name, partner_terms(drug.name, drug_class=drug.drug_class))
         return tuple(found.values())
+
+    def _scope_shows(self, topic: str, doc_ids: frozenset[str]) -> bool:
+        """Does any passage of these documents show the topic?"""
+        return any(self.index.chunks[i].doc_id in doc_ids for i in self.topic_chunks.get(topic, ()))
+
+    def _naming(self, partners: Sequence[Partner], doc_ids: frozenset[str]) -> list[int]:
+        """The passages of the scope that name a partner medicine (to be scored with the others)."""
+        if not partners:
+            return []
+        return [
+            i for i, c in enumerate(self.index.chunks)
+            if c.doc_id in doc_ids and any(names_any(p.terms, c) for p in partners)
+        ]
 
     def _answer_one(self, prepared: _Prepared, vectors: dict[str, np.ndarray], shared_ms: float) -> Answer:
         route = prepared.route
@@ -178,21 +195,27 @@ class Assistant:
             decision = Decision(False, (), f"no document is about {route.absent[0]}")
             not_found = NotFound(medicine=route.absent[0], medicine_absent=True)
         elif not small_talk and not safety.suppress_passages:
-            retrieval = self.retriever.search(prepared.terms, vector, route.doc_ids)
-            top_score = retrieval.top_score
             topics = self.topics.detect(prepared.terms.corrected, vector)
             if safety.emergency:
                 # Under an urgent banner, only passages about that emergency (or none at all).
                 urgent = [n.category for n in safety.notices if n.urgent]
-                topics = emergency_topics(self.topics.topics, urgent) or (NO_TOPIC,)
+                topics = TopicReading(emergency_topics(self.topics.topics, urgent) or (NO_TOPIC,), True, True)
+            partners = () if safety.emergency else self._partners(prepared)
+            # The passages on the question's topic, or naming a medicine to combine, are scored too.
+            extra = [i for t in topics.topics for i in self.topic_chunks.get(t.name, ())]
+            extra += self._naming(partners, route.doc_ids)
+            retrieval = self.retriever.search(prepared.terms, vector, route.doc_ids, extra)
+            top_score = retrieval.top_score
             decision = decide(
                 prepared.terms.corrected,
                 retrieval.candidates,
                 lambda i: self.index.chunks[i],
                 min_score=self.settings.min_score,
                 topics=topics,
-                partners=() if safety.emergency else self._partners(prepared),
+                partners=partners,
                 citations=self.citations,
+                uncovered=frozenset(t.name for t in topics.topics if not self._scope_shows(t.name, route.doc_ids)),
+                topic_bonus=self.settings.topic_bonus,
                 margin=self.settings.secondary_margin,
             )
             not_found = NotFound(

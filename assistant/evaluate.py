@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 from assistant.config import Settings
 from assistant.embedding import Embedder
@@ -37,7 +37,7 @@ from assistant.records import Answer, Document
 if TYPE_CHECKING:  # the engine is imported when something is run, not to read a question file
     from assistant.engine import Question
 
-FIELDS = ("id", "question", "history", "answerable", "evidence", "emergency", "tags")
+FIELDS = ("id", "question", "history", "answerable", "evidence", "emergency", "medicine", "tags")
 LIST_FIELDS = ("history", "evidence", "tags")
 BOOL_FIELDS = ("answerable", "emergency")
 CONFIG_NAMES = ("default", "dense", "bm25", "hybrid", "naive")
@@ -60,6 +60,7 @@ class LabelledQuestion:
     emergency: bool | None
     tags: tuple[str, ...]
     line: int
+    medicine: str | None = None  # the medicine asked about (lower case); "" for none; None: not labelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +219,10 @@ def _to_question(
         flags[name] = record.get(name)
         if flags[name] is not None and not isinstance(flags[name], bool):
             errors.append(f"{name} must be true, false or null")
+    medicine = record.get("medicine")
+    if medicine is not None and not isinstance(medicine, str):
+        errors.append("medicine must be text (a lower-case generic name) or empty")
+        medicine = None
     answerable = flags["answerable"]
     if lists["evidence"] and answerable is False:
         errors.append("evidence is given but answerable is false")
@@ -242,6 +247,7 @@ def _to_question(
             emergency=flags["emergency"],
             tags=lists["tags"],
             line=line,
+            medicine=medicine.strip().lower() if isinstance(medicine, str) else None,
         ),
         [],
     )
@@ -268,8 +274,19 @@ def answer_latency_ms(answer: Answer, fallback_ms: float) -> float:
     return sum(float(value) for value in timings.values()) if timings else fallback_ms
 
 
-def judge(question: LabelledQuestion, answer: Answer, corpus: CorpusText, latency_ms: float) -> QuestionResult:
-    """Compare one answer with the labels: relevance by location, verbatim by offsets."""
+def judge(
+    question: LabelledQuestion,
+    answer: Answer,
+    corpus: CorpusText,
+    latency_ms: float,
+    about: Mapping[str, frozenset[str]] | None = None,
+) -> QuestionResult:
+    """Compare one answer with the labels: relevance by location, verbatim by offsets.
+
+    `about` maps each document to the medicines it is about ("general" documents: every medicine, as
+    the empty set); with a `medicine` label, a passage from a document about other medicines only is
+    counted in `wrong_medicine`.
+    """
     spans = [Span(p.doc_id, p.start, p.end) for p in answer.passages]
     # Abstaining means showing no quotation: an abstained answer misses even if passages came back.
     abstained = answer.abstained or not answer.passages
@@ -288,8 +305,28 @@ def judge(question: LabelledQuestion, answer: Answer, corpus: CorpusText, latenc
         top_passage_chars=None if abstained else len(answer.passages[0].text),
         top_score=float(answer.top_score),
         latency_ms=latency_ms,
+        other_medicine=_other_medicine(question, answer, about) if question.medicine and about is not None else (),
     )
     return QuestionResult(question, answer, outcome)
+
+
+def _other_medicine(question: LabelledQuestion, answer: Answer, about: Mapping[str, frozenset[str]]) -> tuple[bool, ...]:
+    """Per passage shown: from a document about medicines that do not include the one asked about?
+    (At least one False entry, so that an answer with no passage still counts as judged.)"""
+    flags = tuple(bool(about.get(p.doc_id)) and question.medicine not in about[p.doc_id] for p in answer.passages)
+    return flags or (False,)
+
+
+def document_medicines(documents: Sequence[Document]) -> dict[str, frozenset[str]]:
+    """Each document's medicines for `judge`: general documents count as about every medicine; other
+    documents without medicines (an unrelated file) as about something else."""
+    out = {}
+    for document in documents:
+        if document.kind == "general":
+            out[document.doc_id] = frozenset()
+        else:
+            out[document.doc_id] = frozenset(document.medicines) or frozenset({"(no medicine)"})
+    return out
 
 
 def run_questions(
@@ -300,6 +337,7 @@ def run_questions(
     label: str = "",
     batch_size: int = BATCH_SIZE,
     show_progress: bool | None = None,
+    about: Mapping[str, frozenset[str]] | None = None,
 ) -> list[QuestionResult]:
     """Answer every question in batches (one embedding call per batch) and judge each answer.
 
@@ -317,7 +355,7 @@ def run_questions(
             started = time.perf_counter()
             answers = system.answer_batch([Question(q.text, q.history) for q in batch])
             mean_ms = (time.perf_counter() - started) * 1000 / len(batch)
-            results.extend(judge(q, a, corpus, answer_latency_ms(a, mean_ms)) for q, a in zip(batch, answers))
+            results.extend(judge(q, a, corpus, answer_latency_ms(a, mean_ms), about) for q, a in zip(batch, answers))
             bar.update(len(batch))
     return results
 
@@ -415,12 +453,18 @@ def evaluate(
     corpus = CorpusText({d.doc_id: d.text for d in documents})
     embedder = embedder_factory()
     k = settings.top_k
+    from assistant.medicines import MedicineNames
+    from assistant.store import with_medicines
+
+    about = document_medicines(with_medicines(documents, MedicineNames.load()))
     runs = []
     for name in configs:
         progress(f"Loading configuration {name}")
         system, config = load_system(name, settings, embedder, documents, progress)
         started = time.perf_counter()
-        results = run_questions(system, questions.questions, corpus, label=name, show_progress=show_progress)
+        results = run_questions(
+            system, questions.questions, corpus, label=name, show_progress=show_progress, about=about
+        )
         runs.append(summarize_run(name, config, results, k=k, seconds=time.perf_counter() - started))
     return EvalReport(
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -209,7 +209,7 @@ class Lexicon:
             return word
         if word in self._known:
             # A real word the documents do not use may still be a swapped-letter typo ("trails").
-            if len(word) >= 5:
+            if len(word) >= 6:  # not shorter: "three" is not a typo of "there"
                 for i in range(len(word) - 1):
                     swapped = word[:i] + word[i + 1] + word[i] + word[i + 2:]
                     if swapped in self.corpus_words:

@@ -18,13 +18,16 @@ import numpy as np
 _WHITESPACE_RE = re.compile(r"\s+")
 _RECALL_RE = re.compile(r"recall@(\d+|k)")
 # Metrics where a lower value is better: a --fail-under target on them is a ceiling.
-LOWER_IS_BETTER = frozenset({"wrong_abstain", "false_alarm", "top_passage_chars", "latency_p50_ms", "latency_p95_ms"})
+LOWER_IS_BETTER = frozenset(
+    {"wrong_abstain", "false_alarm", "wrong_medicine", "top_passage_chars", "latency_p50_ms", "latency_p95_ms"}
+)
 RANKING_METRICS = ("hit@1", "hit@3", "mrr@5", "ndcg@5")
 RATE_METRICS = (
     "abstain",
     "wrong_abstain",
     "emergency_recall",
     "false_alarm",
+    "wrong_medicine",
     "verbatim",
     "top_passage_chars",
     "latency_p50_ms",
@@ -39,6 +42,7 @@ COUNT_METRICS = (
     "n_not_emergency",
     "n_answered",
     "n_passages",
+    "n_medicine_labelled",
 )
 
 
@@ -162,6 +166,9 @@ class Outcome:
     top_passage_chars: int | None  # None when no passage was returned
     top_score: float  # best retrieval score, also for abstained answers (compared with min_score)
     latency_ms: float
+    # Per returned passage: is it from a document about another medicine than the one labelled?
+    # Empty when the question has no `medicine` label.
+    other_medicine: tuple[bool, ...] = ()
 
 
 def hit_rank(relevant: Sequence[bool]) -> int | None:
@@ -228,6 +235,7 @@ def summarize(outcomes: Sequence[Outcome], *, k: int) -> dict[str, float | int |
     answered = [o for o in outcomes if o.top_passage_chars is not None]
     verbatim = [flag for o in outcomes for flag in o.verbatim]
     latencies = [o.latency_ms for o in outcomes]
+    medicine_labelled = [o for o in outcomes if o.other_medicine]
 
     names = (*RANKING_METRICS, f"recall@{k}")
     metrics: dict[str, float | int | None] = dict(ranking_metrics({o.qid: o.relevant for o in labelled}, names))
@@ -237,6 +245,8 @@ def summarize(outcomes: Sequence[Outcome], *, k: int) -> dict[str, float | int |
             "wrong_abstain": share([o.abstained for o in answerable]),
             "emergency_recall": share([o.emergency for o in emergencies]),
             "false_alarm": share([o.emergency for o in not_emergencies]),
+            # Answers (with a `medicine` label) quoting any passage from a document about another medicine.
+            "wrong_medicine": share([any(o.other_medicine) for o in medicine_labelled]),
             "verbatim": share(verbatim),
             "top_passage_chars": float(np.mean([o.top_passage_chars for o in answered])) if answered else None,
             "latency_p50_ms": percentile(latencies, 50),
@@ -249,6 +259,7 @@ def summarize(outcomes: Sequence[Outcome], *, k: int) -> dict[str, float | int |
             "n_not_emergency": len(not_emergencies),
             "n_answered": len(answered),
             "n_passages": len(verbatim),
+            "n_medicine_labelled": len(medicine_labelled),
         }
     )
     return metrics

@@ -37,6 +37,7 @@ METRIC_HELP = {
     "wrong_abstain": ("n_answerable", "questions the documents answer: wrongly said not found"),
     "emergency_recall": ("n_emergency", "emergencies: an urgent notice was shown"),
     "false_alarm": ("n_not_emergency", "not emergencies: an urgent notice was shown anyway"),
+    "wrong_medicine": ("n_medicine_labelled", "answers quoting a document about another medicine than the one asked about"),
     "verbatim": ("n_passages", "passages identical to the document text at their offsets"),
     "top_passage_chars": ("n_answered", "mean length of the first passage, in characters"),
     "latency_p50_ms": ("n_questions", "median time to answer one question, ms"),
@@ -51,6 +52,7 @@ COUNT_LABELS = {
     "n_passages": "passages",
     "n_answered": "answered",
     "n_questions": "questions",
+    "n_medicine_labelled": "labelled with a medicine",
 }
 TAG_COLUMNS = ("hit@1", "hit@3", "mrr@5", "wrong_abstain", "abstain", "emergency_recall", "false_alarm")
 FAILURE_KINDS = (
@@ -131,6 +133,7 @@ def result_to_dict(result: QuestionResult) -> dict[str, Any]:
         "answerable": q.answerable,
         "evidence": list(q.evidence),
         "emergency_expected": q.emergency,
+        "medicine_expected": q.medicine,
         "hit_rank": hit_rank(o.relevant),
         "relevant": list(o.relevant),
         "verbatim": list(o.verbatim),

@@ -167,10 +167,17 @@ class Retriever:
             self._scopes[key] = scope
         return scope
 
-    def search(self, query: QueryTerms, vector: np.ndarray, doc_ids: frozenset[str] | None = None) -> Retrieval:
+    def search(
+        self,
+        query: QueryTerms,
+        vector: np.ndarray,
+        doc_ids: frozenset[str] | None = None,
+        extra: Sequence[int] = (),
+    ) -> Retrieval:
         """Score and rank chunks for one analysed question and its unit query vector.
 
-        `doc_ids` limits the search to those documents (None: every document).
+        `doc_ids` limits the search to those documents (None: every document). `extra` chunks (those
+        on the question's topic, say) are scored too, whatever FAISS and BM25 propose.
         """
         settings = self.settings
         scope = self._scope(doc_ids)
@@ -191,6 +198,9 @@ class Retriever:
             best = scope.chunks[np.argsort(-in_scope)[:wanted]]
             pool.update(int(i) for i in best if bm25[i] > 0)
 
+        if len(extra):
+            allowed = set(int(i) for i in scope.chunks) if doc_ids is not None else None
+            pool.update(int(i) for i in extra if allowed is None or int(i) in allowed)
         ids = np.fromiter(sorted(pool), dtype=np.int64)
         dense = self.chunk_vectors[ids] @ vector
         candidates = []

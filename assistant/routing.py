@@ -27,12 +27,26 @@ from assistant.medicines import MedicineMention, MedicineNames, mask_pattern, na
 from assistant.records import Document
 from assistant.spelling import DeleteIndex, edit_distance
 
-# Words that say two things are taken together: "with", "and", "plus", "mix", "while on", "+".
-# Examples that must and must not match are in tests/test_routing.py.
-COMBINATION = re.compile(
-    r"\b(?:with|and|plus|mix(?:ed|ing)?|together|combin\w*|alongside|interact\w*|while (?:on|taking|using)|on top of)\b|\+",
+# Taking two things together. Words that say so anywhere in a message ("together", "mix", "interact"):
+TOGETHER = re.compile(
+    r"\b(?:together|mix(?:ed|ing|es)?|combin\w*|interact\w*|alongside|on top of|(?:at )?the same time)\b|\+"
+    r"|\b(?:ok|okay|alright|all right|safe|fine|take|taking|have|having|use|using)\s+(?:\w+\s+)?with\s+(?:it|this|them|that|these|baclofen)\b",
     re.IGNORECASE,
 )
+# ... and words that say so only right before the other medicine's name ("with my oxycodone", "and
+# ibuprofen", "while on sertraline"): "allergic to penicillin and had depression" is no combination.
+NEAR_BEFORE = r"(?:with|and|plus|or|while (?:on|taking|using)|on)\s+(?:(?:my|his|her|their|the|some|a|an|your|any|other)\s+)?(?:\w+\s+)?"
+# Examples that must and must not match are in tests/test_routing.py.
+
+
+def taken_together(text: str, name: str) -> bool:
+    """Does `text` ask about taking `name` (another medicine) together with the one it is about?"""
+    if TOGETHER.search(text):
+        return True
+    words = r"[\s-]+".join(re.escape(w) for w in name.split())
+    return bool(re.search(rf"\b{NEAR_BEFORE}{words}\b|\b{words}\s+(?:with|and|plus)\s+(?:it|this|them|that)\b", text, re.IGNORECASE))
+
+
 # A misspelt medicine name is corrected only from this length on, by at most 1 edit (2 from 8 letters).
 MIN_FUZZY_LENGTH = 5
 
@@ -181,11 +195,12 @@ class MedicineRouter:
         taking them together is a partner: "can I take ibuprofen with it?" stays about the subject.
         """
         if reading.corpus:
-            return reading.corpus[0], "named", reading.others
+            together = tuple(m for m in reading.others if taken_together(text, m.name))
+            return reading.corpus[0], "named", together
         if not reading.others:
             return "", "", ()
         fallback = context or self.main
-        if fallback and COMBINATION.search(text):
+        if fallback and any(taken_together(text, m.name) for m in reading.others):
             return fallback, ("conversation" if context else self._default_how()), reading.others
         first = reading.others[0]
         return (first.ingredients[0] if len(first.ingredients) == 1 else first.name), "named", ()

@@ -39,6 +39,7 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
         "disclaimer": answer.disclaimer,
         "top_score": round(float(answer.top_score), 4),
         "reason": answer.reason,
+        "medicine": answer.medicine,
         "timings_ms": {k: round(float(v), 2) for k, v in answer.timings_ms.items()},
     }
 
@@ -72,6 +73,7 @@ def answer_from_dict(data: dict[str, Any]) -> Answer:
         message=data.get("message", ""),
         kind=data.get("kind", "answer"),
         top_score=float(data.get("top_score", 0.0)),
+        medicine=str(data.get("medicine", "")),
         reason=data.get("reason", ""),
         timings_ms=dict(data.get("timings_ms", {})),
     )

@@ -25,6 +25,25 @@ TOPICS_FILE = Path(__file__).with_name("topics.toml")
 # Of the topics whose gate matches, those whose nearest example is at most this much less similar
 # than the best one's are the question's topics (cosine after centring).
 NEAREST_MARGIN = 0.05
+# A topic may justify "the documents don't cover it" only when the question is also nearest to it
+# among ALL topics (not only those whose gate matched) and at least this similar to one of its
+# examples: a long story mentions many things, and its gate words alone do not say what it asks.
+REFUSAL_FLOOR = 0.35
+# When the documents have no passage on a topic at all, a looser reading suffices: the topic must be
+# at most this much less similar than the nearest topic overall ("my daughter is pregnant and takes it
+# for her CP" is nearer to children's questions, yet asks about pregnancy).
+UNCOVERED_GAP = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class TopicReading:
+    """The topics a question asks about, most likely first, and how sure the reading is."""
+
+    topics: tuple["Topic", ...] = ()
+    # Sure enough that, when no passage scoring well shows the first topic, the answer is "not covered".
+    refusable: bool = False
+    # Sure enough that, when the documents have no passage on the first topic at all, it is "not covered".
+    refusable_if_absent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +114,7 @@ class TopicDetector:
         np.maximum.at(best, self.example_topic, sims)
         return best
 
-    def detect(self, question: str, vector: np.ndarray, skip: frozenset[int] = frozenset()) -> tuple[Topic, ...]:
+    def detect(self, question: str, vector: np.ndarray, skip: frozenset[int] = frozenset()) -> TopicReading:
         """The topics `question` (typo-corrected text) asks about, most likely first.
 
         `vector` is the question's unit embedding, with medicine names masked as for the examples.
@@ -103,11 +122,13 @@ class TopicDetector:
         """
         gated = [i for i, topic in enumerate(self.topics) if topic.asks.search(question)]
         if not gated:
-            return ()
+            return TopicReading()
         best = self.nearest(vector, skip)
         top = max(float(best[i]) for i in gated)
-        chosen = [i for i in gated if best[i] >= top - NEAREST_MARGIN]
-        return tuple(self.topics[i] for i in sorted(chosen, key=lambda i: -best[i]))
+        chosen = sorted((i for i in gated if best[i] >= top - NEAREST_MARGIN), key=lambda i: -best[i])
+        gap = float(best.max()) - top
+        refusable = top >= REFUSAL_FLOOR and gap <= NEAREST_MARGIN
+        return TopicReading(tuple(self.topics[i] for i in chosen), refusable, refusable or gap <= UNCOVERED_GAP)
 
 
 # A topic no passage shows: under an urgent notice with no topic of its own, nothing is quoted.
