@@ -5,7 +5,8 @@ their own. When a question looks like a follow-up (it starts like one, or leans 
 the subject of the last on-topic question is carried into the search:
 
 - a follow-up with a topic of its own ("what about its side effects?") carries only the named
-  things of the earlier question (the medicine, a person), so the new topic leads;
+  things of the earlier question (a person's name), so the new topic leads; the medicine of the
+  conversation is carried by assistant/routing.py;
 - a follow-up without one ("is that approved?", "do they go away?") carries the earlier
   question's content words, so the earlier topic is searched again with the new angle.
 
@@ -49,17 +50,14 @@ def _topic_words(text: str, lexicon: Lexicon) -> list[str]:
     return out
 
 
-def _entity_words(text: str, lexicon: Lexicon) -> list[str]:
-    """Named things of a question: the corpus's main subject (e.g. the medicine) and proper names."""
-    out = []
-    for raw in re.findall(r"[A-Za-z][\w'-]*", text):
-        token = lexicon.correct(raw.lower())
-        is_subject = lexicon.stem(token) in lexicon.dominant_stems and token not in lexicon.dictionary
-        if is_subject and token not in STOPWORDS and len(token) > 3:
-            out.append(token)  # the corpus's own subject, e.g. the medicine's name
-        elif raw[0].isupper() and raw.lower() not in STOPWORDS and raw != raw.upper() and text.find(raw) > 0:
-            out.append(raw)  # a capitalised word inside the sentence: a name ("Ameisen")
-    return out
+def _entity_words(text: str) -> list[str]:
+    """Named things of a question: capitalised words inside the sentence ("Ameisen"). The medicine it is
+    about is carried separately (assistant/routing.py)."""
+    return [
+        raw
+        for raw in re.findall(r"[A-Za-z][\w'-]*", text)
+        if raw[0].isupper() and raw.lower() not in STOPWORDS and raw != raw.upper() and text.find(raw) > 0
+    ]
 
 
 def is_follow_up(question: str) -> bool:
@@ -87,7 +85,7 @@ def _condense_one(question: str, subject: str, lexicon: Lexicon) -> str:
     own_topic = _topic_words(question, lexicon)
     present = set(words(question))
     if own_topic:
-        carried = [w for w in _entity_words(subject, lexicon) if w.lower() not in present]
+        carried = [w for w in _entity_words(subject) if w.lower() not in present]
     else:
         carried = [w for w in _topic_words(subject, lexicon) if w not in present]
     carried = list(dict.fromkeys(carried))

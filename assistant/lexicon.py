@@ -37,35 +37,6 @@ STOPWORDS = frozenset(
     we've were weren't what what's when when's where where's which while who who's whom why why's with won't would
     wouldn't you you'd you'll you're you've your yours yourself yourselves whats hows its ok one ones another""".split()
 )
-# Frequent words matter only as context: a term in this share of chunks is the corpus topic (the
-# drug's name), which says nothing about which passage answers.
-DOMINANT_SHARE = 0.4
-
-
-def topic_terms(texts: Sequence[str], dictionary: frozenset[str] = frozenset()) -> tuple[str, ...]:
-    """The corpus's own subject words, e.g. "baclofen": in most chunks, and not ordinary English.
-
-    They are masked before embedding (documents and questions alike): a name that is in every
-    sentence pulls every passage towards every question and hides what the question asks.
-    """
-    if not texts:
-        return ()
-    df: Counter[str] = Counter()
-    for text in texts:
-        df.update({w for w in words(text) if w.isalpha() and len(w) > 3})
-    limit = DOMINANT_SHARE * len(texts)
-    return tuple(sorted(w for w, n in df.items() if n >= limit and w not in dictionary and w not in STOPWORDS))
-
-
-def mask_terms(text: str, terms: Sequence[str]) -> str:
-    """`text` without the given words (case-insensitive); the text itself if nothing would be left."""
-    if not terms:
-        return text
-    pattern = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in terms) + r")(?:'s)?\b", re.IGNORECASE)
-    masked = re.sub(r"[ \t]{2,}", " ", pattern.sub("", text)).strip()
-    return masked if re.search(r"\w", masked) else text
-
-
 def normalise(text: str) -> str:
     """Lower case with typographic quotes and dashes folded, for matching only (never for display)."""
     return (
@@ -181,7 +152,6 @@ class Lexicon:
         n = max(1, len(chunk_texts))
         self.idf = {s: math.log(1 + n / df) for s, df in stem_df.items()}
         self.max_idf = math.log(1 + n)
-        self.dominant_stems = frozenset(s for s, df in stem_df.items() if df / n >= DOMINANT_SHARE)
         # Words a typo may be corrected to: the documents' words and the query vocabulary.
         targets = set(counts) | self._vocabulary_words()
         self._delete_index = DeleteIndex(
@@ -259,8 +229,6 @@ class Lexicon:
             if token in STOPWORDS or token in self.vocabulary.fillers or token.isdigit() or len(token) < 2:
                 continue
             stem = self.stem(token)
-            if stem in self.dominant_stems:
-                continue
             if i in consumed:
                 continue  # its document words are in the expansions
             content.append(stem)
@@ -270,7 +238,7 @@ class Lexicon:
             if not mention.class_in_documents:
                 uncovered.append(mention.name)
         for expansion in expansions:
-            content.extend(s for s in self.stems(words(expansion)) if s not in self.dominant_stems)
+            content.extend(self.stems(words(expansion)))
         kept = [self.stem(t) for t in tokens if t not in STOPWORDS and t not in self.vocabulary.fillers]
         phrases = tuple(dict.fromkeys(zip(kept, kept[1:])))
         return QueryTerms(
@@ -283,9 +251,9 @@ class Lexicon:
         )
 
     def content_stems_of(self, text: str) -> list[str]:
-        """Stems of a text's content words: no stop words, fillers or corpus-subject words."""
+        """Stems of a text's content words: no stop words or fillers."""
         tokens = [t for t in words(text) if t not in STOPWORDS and t not in self.vocabulary.fillers]
-        return [s for s in self.stems(tokens) if s not in self.dominant_stems]
+        return self.stems(tokens)
 
     def phrases_of(self, text: str) -> frozenset[tuple[str, str]]:
         """Adjacent stem pairs of a text, skipping stop words and fillers as questions do."""

@@ -592,7 +592,7 @@ CAUTION_RULES: tuple[_Rule, ...] = (
 SMALL_TALK = re.compile(
     r"^(?:(?:hi|hello|hey|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening|day|night)|thanks"
     r"|thank you|cheers|ta|ok|okay|cool|great|nice|perfect|awesome|got it|bye|goodbye|see you|see ya|later"
-    r"|help|please|there|again|so much|a lot|very much|you|for (?:your|the) help|for helping|that helps"
+    r"|help|please|there|again|so much|a lot|very much|you|for (?:your|the) help|for helping|that (?:really )?help(?:s|ed)"
     r"|that is helpful|helpful|bot|assistant|everyone|then|what can you do|what do you do|who are you|what"
     r" are you|who made you|what is this|how does this work|how do (?:i|you) (?:use|work) (?:this|you|it)?"
     r"|how can you help(?: me)?|what can i ask(?: you)?|what questions can i ask|what are you for|are you"

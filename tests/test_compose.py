@@ -30,9 +30,11 @@ def compose(messages, passages=(PASSAGE,), assessment=None, **kw):
                           messages=messages, documents=[DOC], **kw)
 
 
-def test_every_answer_carries_the_disclaimer_naming_the_source(messages):
-    for answer in (compose(messages), compose(messages, passages=()), compose(messages, small_talk=True)):
-        assert "Baclofen article" in answer.disclaimer
+def test_every_answer_carries_the_disclaimer_naming_only_the_sources_quoted(messages):
+    assert "Baclofen article" in compose(messages).disclaimer
+    for answer in (compose(messages, passages=()), compose(messages, small_talk=True)):
+        assert "not medical advice" in answer.disclaimer
+        assert "Quoted from" not in answer.disclaimer and "Baclofen article" not in answer.disclaimer
         assert "not medical advice" in answer.disclaimer.lower()
 
 

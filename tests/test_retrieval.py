@@ -34,7 +34,7 @@ def ask(retriever_parts, question, top_k=3):
     terms = lexicon.analyse(question)
     vector = embedder.encode([terms.search_text])[0]
     found = retriever.search(terms, vector)
-    return found, retriever.to_passages(retriever.select(found, top_k, 0.1), terms, vector)
+    return found, retriever.to_passages(retriever.select(found.candidates, top_k, 0.1), terms, vector)
 
 
 def test_the_passage_that_answers_ranks_first(retriever):
@@ -70,4 +70,4 @@ def test_neighbouring_chunks_of_one_section_merge_into_one_passage(retriever):
 def test_nothing_is_selected_below_the_minimum_score(retriever):
     found, _ = ask(retriever, "weather tomorrow")
     r, *_ = retriever
-    assert r.select(found, 3, min_score=0.99) == []
+    assert r.select(found.candidates, 3, min_score=0.99) == []

@@ -892,7 +892,7 @@ def test_disclaimer_names_the_source_and_says_it_was_not_reviewed(messages, arti
     text = messages.disclaimer([article])
     assert article.title in text
     assert "not reviewed by a clinician" in text
-    assert "web article" in text and "not from official medicine information" in text
+    assert "web article" in text and "not official medicine information" in text
     assert "not medical advice" in text
     assert "could not be verified" in text
     assert "before starting, changing or stopping" in text
