@@ -13,7 +13,7 @@ TORCH  := torch==2.13.0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run serve index test test-fast eval bench clean
+.PHONY: install run serve index test test-fast eval eval-blind eval-noise bench clean
 
 install: $(STAMP)
 
@@ -54,4 +54,4 @@ test-fast: install
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) index/CURRENT index/build-* index/.tmp-build-* .pytest_cache
+	rm -rf $(VENV) index/CURRENT index/build-* index/.tmp-build-* .pytest_cache .eval-index

@@ -29,7 +29,7 @@ from assistant.topics import Topic, TopicReading, shows_topic
 # the answer is an amount. Examples that must and must not match: tests/test_answerability.py.
 AMOUNT_QUESTION = re.compile(
     r"^\s*(?:so\s+|and\s+|but\s+)?(?:how\s+(?:many|much|often|long|frequently|soon|quickly)\b(?!\s+(?:should i stay|can i stay))"
-    r"|what(?:'s| is| are)?\s+(?:the\s+)?(?:usual\s+|normal\s+|right\s+|correct\s+|max(?:imum)?\s+|starting\s+|recommended\s+)*"
+    r"|what(?:'s|s| is| are)?\s+(?:the\s+)?(?:usual\s+|normal\s+|right\s+|correct\s+|max(?:imum)?\s+|starting\s+|recommended\s+)*"
     r"(?:dose|dosage|amount|half[- ]life|price|cost)\b)",
     re.IGNORECASE,
 )

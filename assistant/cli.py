@@ -109,7 +109,7 @@ def format_answer(answer, *, bold: bool = False) -> str:
         lines.append("")
     for number, passage in enumerate(answer.passages, start=1):
         where = f"{passage.source}" + (f" - section: {passage.section}" if passage.section else "")
-        lines.append(f"{number}. From the article: {where}")
+        lines.append(f"{number}. {passage.label} {where}")
         text = passage.text
         if bold and 0 <= passage.highlight_start < passage.highlight_end <= len(text):
             # ANSI bold marks the best-matching sentence; the quoted characters are unchanged.
@@ -210,6 +210,40 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from assistant.calibration import DEFAULT_MIN_SCORE, fit_min_score, write_calibration
+    from assistant.embedding import load_embedder
+    from assistant.engine import Assistant
+    from assistant.evaluate import read_questions
+    from assistant.metrics import CorpusText
+
+    settings = _settings(args)
+    embedder = load_embedder(settings.model, batch_size=settings.embed_batch_size)
+    assistant = Assistant.load(settings, embedder=embedder, progress=_progress)
+    documents = assistant.documents
+    questions = read_questions(args.questions, documents, max_question_chars=settings.max_question_chars)
+    _progress(f"Fitting min_score on {len(questions.questions)} questions of {args.questions}")
+    try:
+        calibration = fit_min_score(
+            assistant,
+            questions.questions,
+            CorpusText({d.doc_id: d.text for d in documents}),
+            questions_file=args.questions,
+            progress=_progress,
+        )
+    except ValueError as exc:
+        print(f"baclofen-qa calibrate: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    path = write_calibration(settings.index_dir, calibration)
+    print(
+        f"min_score {calibration.min_score:.2f} (objective {calibration.objective:.3f}; "
+        f"the default {DEFAULT_MIN_SCORE:.2f} scores {calibration.default_objective:.3f}) "
+        f"on {calibration.n_answerable} answerable and {calibration.n_unanswerable} unanswerable questions"
+    )
+    print(f"Saved to {path}; used while the corpus and model are unchanged and min_score is not set.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="baclofen-qa",
@@ -276,6 +310,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-invalid", action="store_true", help="skip invalid lines (counted and listed) instead of stopping"
     )
     evaluation.set_defaults(handler=cmd_eval)
+
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="fit the abstention threshold (min_score) for this corpus on a labelled question file",
+        description="Answer a labelled question file (the eval format) at every min_score from 0.10 to 0.50 "
+        "and store the one that best separates answerable from unanswerable questions with the index "
+        "(calibration.json). It is used while the corpus and model are unchanged and min_score is not set.",
+    )
+    _add_common(calibrate)
+    calibrate.add_argument("questions", type=Path, metavar="QUESTIONS", help="labelled question file (.jsonl or .csv)")
+    calibrate.set_defaults(handler=cmd_calibrate)
     return parser
 
 

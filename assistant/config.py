@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +56,9 @@ class Settings:
     retrieval: str = "hybrid"
     top_k: int = 3
     candidates: int = 30  # how many chunks each retriever proposes before fusion
-    min_score: float = 0.25  # abstain when the best passage scores below this (calibrated)
+    # Abstain when the best passage scores below this. None ("auto"): the threshold `baclofen-qa
+    # calibrate` fitted for this corpus (stored with the index), else 0.25 (fitted on the seed article).
+    min_score: float | None = None
     dense_weight: float = 0.5  # hybrid score = dense_weight * cosine + (1 - dense_weight) * lexical coverage
     secondary_margin: float = 0.1  # passages after the first must score within this of the best
     # Added to the score of passages from official or reviewed documents (labels, leaflets): a prior
@@ -97,6 +100,8 @@ class Settings:
             problems.append(f"top_k ({self.top_k}) must be between 1 and 20")
         if self.candidates < self.top_k:
             problems.append(f"candidates ({self.candidates}) must be at least top_k ({self.top_k})")
+        if self.min_score is not None and not -1.0 <= self.min_score <= 2.0:
+            problems.append(f"min_score ({self.min_score}) must be between -1 and 2, or auto")
         if not 0.0 <= self.dense_weight <= 1.0:
             problems.append(f"dense_weight ({self.dense_weight}) must be between 0 and 1")
         if not 0.0 <= self.topic_bonus <= 0.5:
@@ -138,6 +143,11 @@ _FIELD_TYPES = typing.get_type_hints(Settings)
 def _coerce(name: str, raw: Any) -> Any:
     """Turn a TOML, environment or flag value into the field's type, naming the field on failure."""
     kind = _FIELD_TYPES[name]
+    optional = typing.get_origin(kind) in (typing.Union, types.UnionType) and type(None) in typing.get_args(kind)
+    if optional:
+        if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "auto", "none")):
+            return None
+        kind = next(k for k in typing.get_args(kind) if k is not type(None))
     try:
         if kind is Path:
             return Path(raw).expanduser()

@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from assistant.answerability import Decision, Partner, decide, names_any, partner_terms
+from assistant.calibration import DEFAULT_MIN_SCORE, applies, read_calibration
 from assistant.compose import NotFound, compose_answer
 from assistant.config import Settings
 from assistant.conversation import condense_query
@@ -52,6 +53,16 @@ class _Prepared:
     route: Route
     terms: QueryTerms
     search: str  # what is embedded for retrieval and topic detection: the subject's names masked
+
+
+def resolve_min_score(settings: Settings, index: LoadedIndex) -> tuple[float, str]:
+    """The abstention threshold and where it came from: the setting, this corpus's calibration, or the default."""
+    if settings.min_score is not None:
+        return settings.min_score, "setting"
+    calibration = read_calibration(settings.index_dir)
+    if applies(calibration, index.manifest):
+        return calibration.min_score, f"calibrated on {calibration.questions_file}"
+    return DEFAULT_MIN_SCORE, "default"
 
 
 def validate_question(text: object, settings: Settings) -> str:
@@ -95,6 +106,7 @@ class Assistant:
         self.retriever = Retriever(index, settings, self.lexicon)
         self.safety = SafetyDetector(settings, embedder)
         self.messages = SafetyMessages.load(settings)
+        self.min_score, self.min_score_source = resolve_min_score(settings, index)
 
     @classmethod
     def load(
@@ -210,7 +222,7 @@ class Assistant:
                 prepared.terms.corrected,
                 retrieval.candidates,
                 lambda i: self.index.chunks[i],
-                min_score=self.settings.min_score,
+                min_score=self.min_score,
                 topics=topics,
                 partners=partners,
                 citations=self.citations,
@@ -223,7 +235,7 @@ class Assistant:
                 topic=decision.topic.label if decision.topic else "",
                 partner=decision.partner,
             )
-        chosen = self.retriever.select(decision.candidates, self.settings.top_k, self.settings.min_score) if decision.answerable else []
+        chosen = self.retriever.select(decision.candidates, self.settings.top_k, self.min_score) if decision.answerable else []
         passages = self.retriever.to_passages(chosen, prepared.terms, vector)
         retrieve_ms = (time.perf_counter() - started) * 1000
 

@@ -420,7 +420,7 @@ class EvalReport:
     created_at: str
     questions_file: str
     k: int
-    min_score: float
+    min_score: float | None
     runs: tuple[ConfigRun, ...]
     targets: tuple[TargetCheck, ...] = ()
     skipped_invalid: int = 0
@@ -458,9 +458,13 @@ def evaluate(
 
     about = document_medicines(with_medicines(documents, MedicineNames.load()))
     runs = []
+    min_score = settings.min_score
     for name in configs:
         progress(f"Loading configuration {name}")
         system, config = load_system(name, settings, embedder, documents, progress)
+        if hasattr(system, "min_score"):  # the Assistant: the threshold it uses, and where it came from
+            config = {**config, "min_score": system.min_score, "min_score_source": system.min_score_source}
+            min_score = system.min_score if min_score is None else min_score
         started = time.perf_counter()
         results = run_questions(
             system, questions.questions, corpus, label=name, show_progress=show_progress, about=about
@@ -470,7 +474,7 @@ def evaluate(
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         questions_file=questions_file,
         k=k,
-        min_score=settings.min_score,
+        min_score=min_score,
         runs=tuple(runs),
         targets=check_targets(runs[0].metrics, targets),
         skipped_invalid=questions.skipped,

@@ -3,9 +3,8 @@
 Patients write "baclofin", "side affects", "will it back me up" and "benadryl"; the documents
 write "baclofen", "side effects", "constipation" and "antihistamines". The `Lexicon` is built
 once from the corpus vocabulary and `vocabulary.toml`, and turns a question into a
-`QueryTerms` record: the corrected words, the document words to add to the search, and the
-content words the documents never use at all (a strong sign that they do not cover the
-question).
+`QueryTerms` record: the corrected words, the document words to add to the search, the
+content stems that say what is asked, and the medicines named by a class ("oxy" -> opioids).
 """
 
 from __future__ import annotations
@@ -103,7 +102,6 @@ class Vocabulary:
 class DrugMention:
     name: str  # as typed (after typo correction)
     drug_class: str
-    class_in_documents: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +112,6 @@ class QueryTerms:
     expansions: tuple[str, ...]  # document words added for lay terms and drug names
     content_stems: tuple[str, ...]  # stems that say what the question is about (no stop words, no corpus topic)
     phrases: tuple[tuple[str, str], ...]  # adjacent stem pairs of the question ("common side"), for phrase matches
-    uncovered: tuple[str, ...]  # content words the documents never use, even after correction
     drugs: tuple[DrugMention, ...]
 
     @property
@@ -215,8 +212,7 @@ class Lexicon:
                 phrase = " ".join(tokens[i:i + size])
                 if phrase in self.vocabulary.drug_classes:
                     drug_class = self.vocabulary.drug_classes[phrase]
-                    covered = all(self.stem(w) in self.corpus_stems for w in words(drug_class))
-                    drugs.append(DrugMention(phrase, drug_class, covered))
+                    drugs.append(DrugMention(phrase, drug_class))
                     expansions.append(drug_class)
                     consumed.update(range(i, i + size))
                 elif phrase in self.vocabulary.lay_terms:
@@ -224,7 +220,6 @@ class Lexicon:
                     consumed.update(range(i, i + size))
 
         content: list[str] = []
-        uncovered: list[str] = []
         for i, token in enumerate(tokens):
             if token in STOPWORDS or token in self.vocabulary.fillers or token.isdigit() or len(token) < 2:
                 continue
@@ -232,11 +227,6 @@ class Lexicon:
             if i in consumed:
                 continue  # its document words are in the expansions
             content.append(stem)
-            if stem not in self.corpus_stems and token not in self.corpus_words:
-                uncovered.append(token)
-        for mention in drugs:
-            if not mention.class_in_documents:
-                uncovered.append(mention.name)
         for expansion in expansions:
             content.extend(self.stems(words(expansion)))
         kept = [self.stem(t) for t in tokens if t not in STOPWORDS and t not in self.vocabulary.fillers]
@@ -246,7 +236,6 @@ class Lexicon:
             phrases=phrases,
             expansions=tuple(dict.fromkeys(expansions)),
             content_stems=tuple(dict.fromkeys(content)),
-            uncovered=tuple(dict.fromkeys(uncovered)),
             drugs=tuple(drugs),
         )
 

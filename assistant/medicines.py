@@ -121,15 +121,22 @@ def detect_medicines(title: str, text: str, names: MedicineNames) -> tuple[str, 
     Those its title names; otherwise the one medicine its text names most, when it is named at
     least MIN_BODY_MENTIONS times and makes up at least MIN_BODY_SHARE of all medicine mentions
     (a label mentions other drugs in its interactions section; an unrelated text, none or few).
+    Either way the generic name itself must appear somewhere: a brand name alone may be a
+    person's name ("Camila" in a software README is not norethindrone).
     """
-    in_title = [i for m in names.find_in_text(title) for i in m.ingredients]
+    spelled = " ".join(name_words(f"{title} {text}"))
+
+    def generic_named(medicine: str) -> bool:
+        return re.search(rf"(?<![\w-]){re.escape(medicine)}(?![\w-])", spelled) is not None
+
+    in_title = [i for m in names.find_in_text(title) for i in m.ingredients if generic_named(i)]
     if in_title:
         return tuple(dict.fromkeys(in_title))
     counts: Counter[str] = Counter(i for m in names.find_in_text(text) for i in m.ingredients)
     if not counts:
         return ()
     (top, n), total = counts.most_common(1)[0], sum(counts.values())
-    return (top,) if n >= MIN_BODY_MENTIONS and n / total >= MIN_BODY_SHARE else ()
+    return (top,) if n >= MIN_BODY_MENTIONS and n / total >= MIN_BODY_SHARE and generic_named(top) else ()
 
 
 def mask_pattern(names: Iterable[str]) -> re.Pattern[str] | None:

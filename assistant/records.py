@@ -37,6 +37,14 @@ class Document:
 # "other": anything else (an unrelated file in the folder): searched only when no medicine is asked about.
 DOCUMENT_KINDS = ("label", "leaflet", "article", "general", "other")
 OFFICIAL_KINDS = frozenset({"label", "leaflet"})
+# Every quote names its kind of document (SAFETY.md section 2); the title follows the label.
+QUOTE_LABELS = {
+    "label": "From the official label:",
+    "leaflet": "From the official leaflet:",
+    "article": "From the article:",
+    "general": "From the document:",
+    "other": "From the document:",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +91,12 @@ class Passage:
     highlight_end: int = 0
     unverified: tuple[str, ...] = ()  # why parts of the quote could not be verified
     chunk_ids: tuple[str, ...] = ()
+    source_kind: str = "other"  # the document's kind (DOCUMENT_KINDS), for the quote's label
+
+    @property
+    def label(self) -> str:
+        """How the quote is introduced: "From the article:", "From the official label:", ..."""
+        return QUOTE_LABELS.get(self.source_kind, QUOTE_LABELS["other"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -318,4 +318,5 @@ class Retriever:
             highlight_start=sentence.start - start,
             highlight_end=sentence.end - start,
             chunk_ids=tuple(c.chunk_id for c in chunks),
+            source_kind=document.kind,
         )

@@ -18,6 +18,7 @@ def passage_to_dict(passage: Passage) -> dict[str, Any]:
         "score": round(float(passage.score), 4),
         "highlight": [passage.highlight_start, passage.highlight_end],
         "unverified": list(passage.unverified),
+        "source_kind": passage.source_kind,
     }
 
 
@@ -58,6 +59,7 @@ def answer_from_dict(data: dict[str, Any]) -> Answer:
             highlight_start=int(p.get("highlight", [0, 0])[0]),
             highlight_end=int(p.get("highlight", [0, 0])[1]),
             unverified=tuple(p.get("unverified", ())),
+            source_kind=p.get("source_kind", "other"),
         )
         for p in data.get("passages", [])
     )

@@ -76,6 +76,7 @@ def make_passage(
         highlight_end=end,
         unverified=tuple(unverified),
         chunk_ids=("baclofen-article.txt#7",),
+        source_kind="article",
     )
 
 

@@ -195,3 +195,31 @@ def test_sentence_spans_are_ordered_trimmed_and_inside_the_text(text):
         assert previous_end <= start < end <= len(text)
         assert text[start:end].strip() == text[start:end]
         previous_end = end
+
+
+# --- real leaflets ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How does baclofen work?\n\nIt relaxes the muscles.\n",  # a question standing alone
+        "How does baclofen work?\nIt relaxes the muscles.\n",  # a question right above its answer (web pages)
+        "## How does baclofen work?\nIt relaxes the muscles.\n",  # a Markdown heading with no blank line after it
+    ],
+)
+def test_a_short_question_over_its_answer_is_a_heading_not_a_passage(text):
+    (chunk,) = chunk_text(text, "d")
+    assert chunk.text == "It relaxes the muscles." and chunk.section == "How does baclofen work?"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Can I drink alcohol? Yes, but it may make you more sleepy.\n",  # a question inside a paragraph
+        "- Can I drive?\n- Can I drink?\n",  # a list of questions
+        "Do you ever wonder whether the tablets you take every morning are really doing anything at all for you?\n",
+    ],
+)
+def test_questions_in_prose_or_lists_stay_text(text):
+    assert all(b.kind != "heading" for b in find_blocks(text))

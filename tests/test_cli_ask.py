@@ -18,7 +18,7 @@ def test_ask_prints_the_passage_with_its_source_then_the_disclaimer(args, capsys
     code = main(["ask", "is it ok with kidney disease?", *args])
     out = " ".join(capsys.readouterr().out.split())  # the disclaimer is wrapped to the terminal width
     assert code == 0
-    assert "From the article: Kidney care" in out and "kidney disease need care" in out
+    assert "From the document: Kidney care" in out and "kidney disease need care" in out
     assert out.index("kidney disease need care") < out.index("not medical advice")
 
 

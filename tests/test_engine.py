@@ -101,17 +101,19 @@ def test_greetings_get_a_short_help_reply(assistant):
 
 
 @pytest.mark.parametrize(
-    "history, question, expected",
+    "history, question, expected, condensed",
     [
-        (["what are the common side effects of baclofen?"], "and the serious ones?", "serious"),
-        (["can baclofen help with alcohol addiction?"], "is that approved?", "approv"),
-        (["who is olivier ameisen?"], "what did he write?", "Ameisen"),
-        (["does baclofen make you drowsy?"], "so can i still drive", "driving"),
+        (["what are the common side effects of baclofen?"], "and the serious ones?", "serious", True),
+        (["can baclofen help with alcohol addiction?"], "is that approved?", "approv", True),
+        (["who is olivier ameisen?"], "what did he write?", "Ameisen", True),
+        # A topic of its own: only the medicine is carried, by routing.
+        (["does baclofen make you drowsy?"], "so can i still drive", "driving", False),
     ],
 )
-def test_follow_up_questions_are_understood_from_the_earlier_ones(assistant, history, question, expected):
+def test_follow_up_questions_are_understood_from_the_earlier_ones(assistant, history, question, expected, condensed):
     answer = assistant.answer(question, history)
-    assert answer.condensed_query != question
+    assert (answer.condensed_query != question) is condensed
+    assert answer.medicine == "baclofen"
     assert expected in answer.passages[0].text
 
 

@@ -213,3 +213,66 @@ def test_eval_with_the_real_model_on_the_seed_article(tmp_path, capsys):
     assert metrics["verbatim"] == 1.0
     assert report["compare"]["naive"]["hit@3"] > 0.3  # the same model finds something for plain questions
     assert 0 < metrics["latency_p50_ms"] <= metrics["latency_p95_ms"] < 10_000
+
+
+TWO_MEDICINES = {
+    "baclofen.txt": "Baclofen\n\nBaclofen can make you drowsy. Do not drive until you know how drowsy it makes you.\n",
+    "baclofen.txt.meta.json": json.dumps({"title": "Baclofen leaflet", "kind": "leaflet", "medicines": ["baclofen"]}),
+    "tizanidine.txt": "Tizanidine\n\nTizanidine can make you drowsy. Do not drive when drowsy.\n",
+    "tizanidine.txt.meta.json": json.dumps({"title": "Tizanidine label", "kind": "label", "medicines": ["tizanidine"]}),
+}
+
+
+def test_wrong_medicine_counts_answers_quoting_a_document_about_another_medicine(tmp_path, fake_model, capsys):
+    corpus = write_corpus(tmp_path / "two", TWO_MEDICINES)
+    rows = [
+        {"id": "t1", "question": "can I drive on tizanidine if drowsy?", "medicine": "tizanidine"},
+        {"id": "b1", "question": "baclofen drowsy drive?", "medicine": "baclofen"},
+    ]
+    path = tmp_path / "q.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    code, out, _ = run_eval(capsys, tmp_path, corpus, path, "--out", tmp_path / "out", "--compare", "default,naive")
+    assert code == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["metrics"]["wrong_medicine"] == 0.0 and report["metrics"]["n_medicine_labelled"] == 2
+    for result in report["results"]:
+        assert {p["doc_id"] for p in result["passages"]} <= {f"{result['medicine_expected']}.txt"}
+    assert report["compare"]["naive"]["wrong_medicine"] == 1.0  # the naive pipeline quotes both documents
+
+
+def test_a_medicine_label_must_be_text(tmp_path, corpus, fake_model, capsys):
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"id": "a", "question": "q?", "medicine": 3}) + "\n", encoding="utf-8")
+    code, _, err = run_eval(capsys, tmp_path, corpus, path, "--out", tmp_path / "out")
+    assert code == 2 and "line 1: medicine must be text" in err
+
+
+def test_calibrate_stores_a_threshold_that_the_assistant_then_uses(tmp_path, corpus, questions, fake_model, capsys):
+    from assistant.calibration import read_calibration
+    from assistant.config import Settings
+    from assistant.engine import Assistant
+    from assistant.store import load_index
+
+    common = ["--corpus", str(corpus), "--index-dir", str(tmp_path / "index"), "--model", "fake-keywords"]
+    assert main(["calibrate", str(questions), *common]) == 0
+    out = capsys.readouterr().out
+    stored = read_calibration(tmp_path / "index")
+    assert stored is not None and f"min_score {stored.min_score:.2f}" in out
+    assert stored.n_answerable == 3 and stored.n_unanswerable == 1
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", model="fake-keywords")
+    auto = Assistant(settings, fake_model, load_index(settings))
+    assert (auto.min_score, auto.min_score_source.startswith("calibrated")) == (stored.min_score, True)
+    explicit = Assistant(settings.replace(min_score=0.9), fake_model, auto.index)
+    assert (explicit.min_score, explicit.min_score_source) == (0.9, "setting")
+    (corpus / "new.txt").write_text("A new leaflet.\n")
+    main(["index", *common])
+    changed = Assistant(settings, fake_model, load_index(settings))
+    assert changed.min_score_source == "default"  # fitted on another corpus: not used
+
+
+def test_calibrate_needs_both_answerable_and_unanswerable_questions(tmp_path, corpus, fake_model, capsys):
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps(QUESTIONS[0]) + "\n", encoding="utf-8")
+    common = ["--corpus", str(corpus), "--index-dir", str(tmp_path / "index"), "--model", "fake-keywords"]
+    assert main(["calibrate", str(path), *common]) == 2
+    assert "answerable: false" in capsys.readouterr().err

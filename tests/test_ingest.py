@@ -122,3 +122,40 @@ def test_hidden_files_are_ignored(tmp_path):
     (tmp_path / "a.txt").write_text("Visible.\n")
     (tmp_path / ".draft.txt").write_text("Hidden.\n")
     assert [d.doc_id for d in load_corpus(tmp_path).documents] == ["a.txt"]
+
+
+def test_a_sidecar_gives_kind_medicines_date_and_licence(tmp_path):
+    (tmp_path / "label.md").write_text("# Zanaflex\n\nText.\n")
+    (tmp_path / "label.md.meta.json").write_text(json.dumps(
+        {"title": "Zanaflex label", "kind": "label", "medicines": ["Tizanidine"], "reviewed": True,
+         "published": "2024-11-01", "licence": "Public domain"}))
+    (document,) = load_corpus(tmp_path).documents
+    assert (document.kind, document.medicines, document.published) == ("label", ("tizanidine",), "2024-11-01")
+    assert document.official and document.licence == "Public domain"
+
+
+def test_a_document_without_a_sidecar_is_of_kind_other_and_not_official(tmp_path):
+    (tmp_path / "notes.txt").write_text("Some notes.\n")
+    (document,) = load_corpus(tmp_path).documents
+    assert document.kind == "other" and document.medicines == () and not document.official
+
+
+@pytest.mark.parametrize("sidecar", [{"kind": "brochure"}, {"medicines": "baclofen"}, {"medicines": [""]}])
+def test_a_sidecar_with_a_bad_kind_or_medicines_list_skips_the_document_naming_the_problem(tmp_path, sidecar):
+    (tmp_path / "a.txt").write_text("Text.\n")
+    (tmp_path / "a.txt.meta.json").write_text(json.dumps(sidecar))
+    (tmp_path / "b.txt").write_text("Other.\n")
+    corpus = load_corpus(tmp_path)
+    assert [s.path for s in corpus.skipped] == ["a.txt"]
+    assert ("kind" in corpus.skipped[0].reason) or ("medicines" in corpus.skipped[0].reason)
+
+
+def test_notes_about_the_folder_are_not_documents(tmp_path):
+    for name in ("SOURCES.md", "README.txt", "LICENSE.md", "leaflet.md"):
+        (tmp_path / name).write_text("Baclofen leaflet.\n")
+    assert [d.doc_id for d in load_corpus(tmp_path).documents] == ["leaflet.md"]
+
+
+def test_html_headings_stay_headings_even_when_they_are_questions():
+    text, _ = html_to_text("<h2>Can I drink alcohol with it?</h2><p>It's best not to.</p><p>Call 111 if</p>")
+    assert text.startswith("## Can I drink alcohol with it?\n\nIt's best not to.")

@@ -468,3 +468,11 @@ def test_serve_is_a_cli_command_with_host_and_port():
 
     args = build_parser().parse_args(["serve", "--host", "0.0.0.0", "--port", "8000"])
     assert (args.command, args.host, args.port) == ("serve", "0.0.0.0", 8000)
+
+
+def test_each_quote_names_its_kind_of_document():
+    from dataclasses import replace
+
+    official = replace(make_passage(), source="Baclofen tablets label", source_kind="label")
+    text = Collected(render_answer(make_answer(passages=(official, make_passage())))).text
+    assert "From the official label: Baclofen tablets label" in text and "From the article:" in text

@@ -25,7 +25,6 @@ LEVEL_LABELS = {
     "AMBER": "Caution",
     "INFO": "Note",
 }
-QUOTE_LABEL = "From the article:"
 UNVERIFIED_LABEL = "⚠ unverified:"
 KINDS = ("answer", "not_found", "help", "emergency_only")
 # Shown only if the engine abstains without a message of its own.
@@ -92,7 +91,7 @@ def render_passage(passage: Passage) -> str:
     section = ""
     if passage.section:
         section = f' <span class="bq-section">· section “{text_to_html(passage.section)}”</span>'
-    source = f"<strong>{QUOTE_LABEL}</strong> <cite>{text_to_html(passage.source)}</cite>{section}"
+    source = f"<strong>{text_to_html(passage.label)}</strong> <cite>{text_to_html(passage.source)}</cite>{section}"
     unverified = "".join(
         f'<div class="bq-unverified">{UNVERIFIED_LABEL} {text_to_html(reason)}</div>' for reason in passage.unverified
     )
