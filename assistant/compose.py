@@ -76,7 +76,7 @@ def compose_answer(
         abstained=not flagged,
         emergency=safety.emergency,
         notices=notices,
-        disclaimer=messages.disclaimer(cited, medicine),
+        disclaimer=messages.crisis_disclaimer() if safety.suppress_passages else messages.disclaimer(cited, medicine),
         message=message,
         kind=kind,
         top_score=top_score,

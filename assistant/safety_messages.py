@@ -201,7 +201,7 @@ class SafetyMessages:
             claims.append(UnverifiedClaim(claim_id, pattern, reason))
 
         disclaimer = dict(_require(data, "disclaimer", "the file"))
-        for key in ("official", "unreviewed", "advice", "unreviewed_full", "long"):
+        for key in ("official", "unreviewed", "advice", "crisis", "unreviewed_full", "long"):
             if _PHONE_LIKE.search(_require(disclaimer, key, "[disclaimer]")):
                 raise SettingsError(f"{SAFETY_FILE.name}: [disclaimer] {key} contains a phone number")
         replies = _require(data, "replies", "the file")
@@ -247,6 +247,10 @@ class SafetyMessages:
             parts.append(_fill(self._disclaimer["unreviewed"], self._titles(unreviewed), "[disclaimer] unreviewed"))
         parts.append(self._disclaimer["advice"])
         return personalise(" ".join(parts), medicine)
+
+    def crisis_disclaimer(self) -> str:
+        """The footer under a crisis banner: no quotes, so no sources and no medicine wording."""
+        return self._disclaimer["crisis"]
 
     def long_disclaimer(self, documents: Sequence[Document], medicine: str = "") -> str:
         """The longer version, shown once per session."""
