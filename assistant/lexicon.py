@@ -54,16 +54,6 @@ def words(text: str) -> list[str]:
     return WORD_RE.findall(normalise(text))
 
 
-@dataclass(frozen=True, slots=True)
-class Topic:
-    """A standard medicine-information topic (pregnancy, storage, ...), see vocabulary.toml."""
-
-    name: str
-    label: str
-    asks: re.Pattern[str]  # matches a question on this topic
-    covered_if: re.Pattern[str]  # matches documents that cover it
-
-
 @dataclass(frozen=True)
 class Vocabulary:
     """The contents of vocabulary.toml."""
@@ -73,28 +63,17 @@ class Vocabulary:
     acronyms: dict[str, str]  # lower-case acronym -> what it stands for, used when written in capitals
     drug_classes: dict[str, str]  # drug name -> class name
     fillers: frozenset[str]
-    topics: tuple[Topic, ...] = ()
 
     @classmethod
     def load(cls, path: Path = VOCABULARY_FILE) -> "Vocabulary":
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         drugs = {name.lower(): cls_name for cls_name, names in data["drug_classes"].items() for name in names}
-        topics = tuple(
-            Topic(
-                name,
-                spec["label"],
-                re.compile(spec["asks"], re.IGNORECASE),
-                re.compile(spec["covered_if"], re.IGNORECASE),
-            )
-            for name, spec in data.get("topics", {}).items()
-        )
         return cls(
             lay_terms={k.lower(): v for k, v in data["lay_terms"].items()},
             spelled_out={k.lower(): v for k, v in data.get("spelled_out", {}).items()},
             acronyms={k.lower(): v for k, v in data.get("acronyms", {}).items()},
             drug_classes=drugs,
             fillers=frozenset(w.lower() for w in data["words"]["fillers"]),
-            topics=topics,
         )
 
 
