@@ -71,6 +71,7 @@ class _Scope:
 
     chunks: np.ndarray
     sentences: np.ndarray
+    chunk_set: frozenset[int]  # `chunks` as a set, to filter extra candidates without a scan
     chunk_selector: object | None  # faiss.IDSelector, None when the scope is the whole index
     sentence_selector: object | None
 
@@ -163,7 +164,13 @@ class Retriever:
             chunks = np.array([i for i, d in enumerate(self.chunk_doc) if d in key], dtype=np.int64)
             sentences = np.flatnonzero(np.isin(self.sentence_chunk, chunks)).astype(np.int64)
             everything = len(chunks) == len(self.chunk_doc)
-            scope = _Scope(chunks, sentences, None if everything else _selector(chunks), None if everything else _selector(sentences))
+            scope = _Scope(
+                chunks,
+                sentences,
+                frozenset(int(i) for i in chunks),
+                None if everything else _selector(chunks),
+                None if everything else _selector(sentences),
+            )
             self._scopes[key] = scope
         return scope
 
@@ -198,9 +205,7 @@ class Retriever:
             best = scope.chunks[np.argsort(-in_scope)[:wanted]]
             pool.update(int(i) for i in best if bm25[i] > 0)
 
-        if len(extra):
-            allowed = set(int(i) for i in scope.chunks) if doc_ids is not None else None
-            pool.update(int(i) for i in extra if allowed is None or int(i) in allowed)
+        pool.update(int(i) for i in extra if int(i) in scope.chunk_set)
         ids = np.fromiter(sorted(pool), dtype=np.int64)
         dense = self.chunk_vectors[ids] @ vector
         candidates = []
