@@ -135,10 +135,20 @@ def _first(preferred: Sequence[Candidate], ranked: Sequence[Candidate]) -> list[
     return [c for c in ranked if c.chunk_index in chosen] + [c for c in ranked if c.chunk_index not in chosen]
 
 
+def naming_pattern(terms: Sequence[str]) -> re.Pattern[str]:
+    """Any of `terms` as a whole word (a plural "s" or "es" allowed), for lower-cased text."""
+    alternatives = "|".join(re.escape(t) for t in sorted({t for t in terms if t}, key=len, reverse=True)) or "(?!x)x"
+    return re.compile(rf"(?<![\w-])(?:{alternatives})(?:e?s)?(?![\w-])")
+
+
+def searchable_text(chunk: Chunk) -> str:
+    """A passage's section heading and text, lower-cased, as partner names are looked for in it."""
+    return f"{chunk.section} {chunk.text}".lower()
+
+
 def names_any(terms: Sequence[str], chunk: Chunk) -> bool:
     """Does the passage (or its section heading) name any of `terms` (a plural "s" or "es" allowed)?"""
-    text = f"{chunk.section} {chunk.text}".lower()
-    return any(re.search(rf"(?<![\w-]){re.escape(t)}(?:e?s)?(?![\w-])", text) for t in terms if t)
+    return naming_pattern(terms).search(searchable_text(chunk)) is not None
 
 
 def partner_terms(name: str, *, ingredients: Sequence[str] = (), aliases: Sequence[str] = (), drug_class: str = "") -> tuple[str, ...]:

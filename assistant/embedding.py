@@ -37,6 +37,12 @@ class Embedder(Protocol):
         ...
 
 
+def unit_vectors(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (float32): inner product equals cosine only on unit vectors."""
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
 def resolve_model_path(model: str) -> str:
     """The local folder to load `model` from: the bundled model, a folder, or a cached model id."""
     if model in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"):

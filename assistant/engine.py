@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from assistant.answerability import Decision, Partner, decide, names_any, partner_terms
+from assistant.answerability import Decision, Partner, decide, naming_pattern, partner_terms, searchable_text
 from assistant.calibration import DEFAULT_MIN_SCORE, applies, read_calibration
 from assistant.compose import NotFound, compose_answer
 from assistant.config import Settings
@@ -103,6 +103,8 @@ class Assistant:
         self.topic_chunks = {
             t.name: tuple(i for i, c in enumerate(index.chunks) if shows_topic(t, c)) for t in self.topics.topics
         }
+        self.searchable = [searchable_text(c) for c in index.chunks]  # for partner names, lowered once
+        self._scope_topics: dict[frozenset[str], frozenset[str]] = {}
         self.retriever = Retriever(index, settings, self.lexicon)
         self.safety = SafetyDetector(settings, embedder)
         self.messages = SafetyMessages.load(settings)
@@ -176,17 +178,24 @@ class Assistant:
                 found[drug.name] = Partner(drug.name, partner_terms(drug.name, drug_class=drug.drug_class))
         return tuple(found.values())
 
-    def _scope_shows(self, topic: str, doc_ids: frozenset[str]) -> bool:
-        """Does any passage of these documents show the topic?"""
-        return any(self.index.chunks[i].doc_id in doc_ids for i in self.topic_chunks.get(topic, ()))
+    def _topics_shown(self, doc_ids: frozenset[str]) -> frozenset[str]:
+        """The topics some passage of these documents shows (computed once per scope)."""
+        found = self._scope_topics.get(doc_ids)
+        if found is None:
+            found = frozenset(
+                name for name, ids in self.topic_chunks.items() if any(self.index.chunks[i].doc_id in doc_ids for i in ids)
+            )
+            self._scope_topics[doc_ids] = found
+        return found
 
     def _naming(self, partners: Sequence[Partner], doc_ids: frozenset[str]) -> list[int]:
         """The passages of the scope that name a partner medicine (to be scored with the others)."""
         if not partners:
             return []
+        pattern = naming_pattern([t for p in partners for t in p.terms])
         return [
             i for i, c in enumerate(self.index.chunks)
-            if c.doc_id in doc_ids and any(names_any(p.terms, c) for p in partners)
+            if c.doc_id in doc_ids and pattern.search(self.searchable[i])
         ]
 
     def _answer_one(self, prepared: _Prepared, vectors: dict[str, np.ndarray], shared_ms: float) -> Answer:
@@ -226,7 +235,7 @@ class Assistant:
                 topics=topics,
                 partners=partners,
                 citations=self.citations,
-                uncovered=frozenset(t.name for t in topics.topics if not self._scope_shows(t.name, route.doc_ids)),
+                uncovered=frozenset(t.name for t in topics.topics) - self._topics_shown(route.doc_ids),
                 topic_bonus=self.settings.topic_bonus,
                 margin=self.settings.secondary_margin,
             )

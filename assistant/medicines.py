@@ -63,9 +63,9 @@ class MedicineNames:
                 self._single.setdefault(ingredients[0], []).append(name)
 
     @classmethod
-    def load(cls, path: Path = NAMES_FILE, extra: Iterable[str] = ()) -> "MedicineNames":
-        """The names table, plus `extra` generic names (each its own ingredient)."""
-        return cls({**read_names_table(path), **{m: (m,) for m in extra}})
+    def load(cls, path: Path = NAMES_FILE) -> "MedicineNames":
+        """The names table (add a corpus's own medicines with `with_names`)."""
+        return cls(read_names_table(path))
 
     def with_names(self, extra: Iterable[str]) -> "MedicineNames":
         """A copy that also knows `extra` generic names (e.g. the medicines a corpus's sidecars list)."""

@@ -62,10 +62,6 @@ class Route:
     partners: tuple[MedicineMention, ...] = ()  # other medicines to be taken together with the subject
     mask: re.Pattern[str] | None = None  # the subject's names (as typed too), masked before searching
 
-    @property
-    def answerable_medicine(self) -> bool:
-        return not self.absent
-
 
 @dataclass(frozen=True, slots=True)
 class _Reading:
@@ -112,7 +108,6 @@ class MedicineRouter:
         self._aliases = {m: self.names.aliases(m) for m in self.by_medicine}
         # Typos are corrected only towards the corpus's own medicines and their brand names.
         alias_words = {a: m for m, names in self._aliases.items() for a in names if " " not in a and len(a) >= MIN_FUZZY_LENGTH}
-        self._alias_medicine = alias_words
         self._fuzzy = DeleteIndex(alias_words, depth=lambda w: 2 if len(w) >= 8 else 1)
         self._protected = protected_words
 

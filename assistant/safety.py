@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from assistant.config import Settings
-from assistant.embedding import Embedder
+from assistant.embedding import Embedder, unit_vectors
 from assistant.records import LEVEL_ORDER, URGENT_LEVELS, Notice
 from assistant.safety_messages import CATEGORIES, SAFETY_FILE, CategorySpec, SafetyMessages, UnverifiedClaim
 from assistant.safety_patterns import CAUTION_RULES, MEDICINE, PERSON_WORD, RULES, SMALL_TALK, SMALL_TALK_MAX_WORDS
@@ -71,11 +71,6 @@ class SafetyAssessment:
 RULE_MEDICINE_NAME = "baclofen"
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
-
-
 class SafetyDetector:
     """Decides which safety notices a question needs. Thread-safe; keeps no conversation state."""
 
@@ -96,7 +91,7 @@ class SafetyDetector:
             # baclofen questions are high (0.7-0.9). Subtracting the mean example vector removes that
             # shared part and leaves what tells the categories apart.
             self._centre = vectors.mean(axis=0)
-            self._example_matrix = _unit(vectors - self._centre)
+            self._example_matrix = unit_vectors(vectors - self._centre)
             owners = np.array([CATEGORIES.index(c) for c, _ in examples])
             # Examples are grouped by category, so a per-category max is one reduceat over the scores.
             self._group_starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
@@ -110,7 +105,7 @@ class SafetyDetector:
         """
         if self._example_matrix is None:
             return {}
-        vector = _unit(self._query_vector(question, query_vector) - self._centre)
+        vector = unit_vectors(self._query_vector(question, query_vector) - self._centre)
         best = np.maximum.reduceat(self._example_matrix @ vector, self._group_starts)
         return {c: float(s) for c, s in zip(self._group_categories, best)}
 

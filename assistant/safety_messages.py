@@ -201,7 +201,7 @@ class SafetyMessages:
             claims.append(UnverifiedClaim(claim_id, pattern, reason))
 
         disclaimer = dict(_require(data, "disclaimer", "the file"))
-        for key in ("official", "unreviewed", "advice", "crisis", "unreviewed_full", "long"):
+        for key in ("official", "unreviewed", "advice", "crisis", "long"):
             if _PHONE_LIKE.search(_require(disclaimer, key, "[disclaimer]")):
                 raise SettingsError(f"{SAFETY_FILE.name}: [disclaimer] {key} contains a phone number")
         replies = _require(data, "replies", "the file")

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from assistant.embedding import Embedder
+from assistant.embedding import Embedder, unit_vectors
 from assistant.records import Chunk
 
 TOPICS_FILE = Path(__file__).with_name("topics.toml")
@@ -83,11 +83,6 @@ def load_topics(path: Path = TOPICS_FILE) -> tuple[Topic, ...]:
     return tuple(topics)
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
-
-
 class TopicDetector:
     """Reads the topic of a question: gate patterns plus nearest examples. Read-only after construction."""
 
@@ -102,11 +97,11 @@ class TopicDetector:
         # All examples are questions about a medicine: their shared direction says nothing about which
         # topic; removing the mean leaves what tells topics apart (as in the safety layer).
         self._centre = vectors.mean(axis=0) if len(rows) else 0.0
-        self._bank = _unit(vectors - self._centre)
+        self._bank = unit_vectors(vectors - self._centre)
 
     def nearest(self, vector: np.ndarray, skip: frozenset[int] = frozenset()) -> np.ndarray:
         """Per topic, the highest similarity of `vector` to its examples (rows in `skip` left out)."""
-        sims = self._bank @ _unit(np.asarray(vector, dtype=np.float32) - self._centre)
+        sims = self._bank @ unit_vectors(np.asarray(vector, dtype=np.float32) - self._centre)
         if skip:
             sims = sims.copy()
             sims[list(skip)] = -np.inf
