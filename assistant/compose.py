@@ -11,8 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 from assistant.records import LEVEL_ORDER, Answer, Document, Notice, Passage
-from assistant.safety import SafetyAssessment, SafetyMessages
-from assistant.safety_messages import personalise
+from assistant.safety import SafetyAssessment, SafetyMessages, personalise
 
 
 @dataclass(frozen=True, slots=True)

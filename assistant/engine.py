@@ -3,7 +3,7 @@
 Per question, data flows one way:
 condense it with the conversation so far (conversation.py) -> resolve its medicine and the
 documents about it (routing.py) -> understand its words (lexicon.py) -> one batch of embeddings ->
-safety assessment (safety.py) -> its topic (topics.py) -> hybrid retrieval in those documents
+safety assessment (safety/) -> its topic (topics.py) -> hybrid retrieval in those documents
 (retrieval.py) -> do the passages answer it? (answerability.py) -> compose the Answer (compose.py).
 
 Everything heavy is loaded in `Assistant.load`; `answer` only computes. The Assistant keeps
@@ -30,7 +30,7 @@ from assistant.medicines import MedicineNames, mask_names, mask_pattern
 from assistant.records import Answer, Document
 from assistant.retrieval import Retriever
 from assistant.routing import MedicineRouter, Route, taken_together
-from assistant.safety import SafetyDetector, SafetyMessages
+from assistant.safety import SafetyDetector
 from assistant.store import LoadedIndex, ensure_index, load_index
 from assistant.topics import NO_TOPIC, TopicDetector, TopicReading, emergency_topics, load_topics, shows_topic
 
@@ -106,8 +106,10 @@ class Assistant:
         self.searchable = [searchable_text(c) for c in index.chunks]  # for partner names, lowered once
         self._scope_topics: dict[frozenset[str], frozenset[str]] = {}
         self.retriever = Retriever(index, settings, self.lexicon)
-        self.safety = SafetyDetector(settings, embedder)
-        self.messages = SafetyMessages.load(settings)
+        self.safety = SafetyDetector(
+            settings, embedder, medicine_names=[n for m in self.router.medicines for n in self.router.names.aliases(m)]
+        )
+        self.messages = self.safety.messages
         self.min_score, self.min_score_source = resolve_min_score(settings, index)
 
     @classmethod
@@ -201,9 +203,7 @@ class Assistant:
     def _answer_one(self, prepared: _Prepared, vectors: dict[str, np.ndarray], shared_ms: float) -> Answer:
         route = prepared.route
         started = time.perf_counter()
-        safety = self.safety.assess(
-            prepared.text, prepared.history, query_vector=vectors[prepared.text], medicine_names=route.mask
-        )
+        safety = self.safety.assess(prepared.text, prepared.history, query_vector=vectors[prepared.text])
         small_talk = self.safety.is_small_talk(prepared.text) and not safety.notices
         safety_ms = (time.perf_counter() - started) * 1000
 

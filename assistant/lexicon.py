@@ -64,6 +64,14 @@ class Vocabulary:
     drug_classes: dict[str, str]  # drug name -> class name
     fillers: frozenset[str]
 
+    @property
+    def classes(self) -> dict[str, list[str]]:
+        """Class name -> the drug names in it (the safety rules' sedating drugs come from here)."""
+        found: dict[str, list[str]] = {}
+        for name, drug_class in self.drug_classes.items():
+            found.setdefault(drug_class, []).append(name)
+        return found
+
     @classmethod
     def load(cls, path: Path = VOCABULARY_FILE) -> "Vocabulary":
         data = tomllib.loads(path.read_text(encoding="utf-8"))

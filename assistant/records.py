@@ -7,6 +7,7 @@ answering, the UI, evaluation) can depend on it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,22 +100,52 @@ class Passage:
         return QUOTE_LABELS.get(self.source_kind, QUOTE_LABELS["other"])
 
 
+class Level(StrEnum):
+    """How a safety notice is shown (SAFETY.md section 2), most urgent first; display follows this order."""
+
+    RED = "RED"  # emergency banner: call the emergency number now
+    CRISIS = "CRISIS"  # crisis banner: help lines, nothing quoted
+    POISON = "POISON"  # poison-centre banner, with a line to escalate to RED
+    AMBER = "AMBER"  # a specific caution before the quote
+    INFO = "INFO"  # a helpful line, never an emergency
+
+
+class Category(StrEnum):
+    """What a safety notice is about: one entry of assistant/safety/wording.toml each, in display order
+    within one level (a pump line before a general withdrawal line)."""
+
+    SERIOUS_REACTION_NOW = "serious_reaction_now"
+    SELF_HARM = "self_harm"
+    OVERDOSE = "overdose"
+    CHILD_INGESTION = "child_ingestion"
+    PUMP = "pump"
+    WITHDRAWAL = "withdrawal"
+    SEDATIVES = "sedatives"
+    PREGNANCY = "pregnancy"
+    CHILDREN = "children"
+    KIDNEY = "kidney"
+    DRIVING = "driving"
+    DOSING = "dosing"
+    OFFLABEL_ALCOHOL = "offlabel_alcohol"
+    OVERDOSE_INFO = "overdose_info"
+
+
+LEVEL_ORDER: tuple[Level, ...] = tuple(Level)
+URGENT_LEVELS = frozenset({Level.RED, Level.CRISIS, Level.POISON})
+
+
 @dataclass(frozen=True, slots=True)
 class Notice:
     """A safety message shown with an answer. `level` orders display: RED, CRISIS, POISON, AMBER, INFO."""
 
-    level: str
-    category: str  # e.g. "overdose", "withdrawal", "pregnancy"
+    level: Level
+    category: Category
     title: str
     text: str
 
     @property
     def urgent(self) -> bool:
         return self.level in URGENT_LEVELS
-
-
-URGENT_LEVELS = frozenset({"RED", "CRISIS", "POISON"})
-LEVEL_ORDER = ("RED", "CRISIS", "POISON", "AMBER", "INFO")
 
 
 @dataclass(frozen=True, slots=True)

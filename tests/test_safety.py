@@ -19,15 +19,19 @@ from assistant.config import Settings
 from assistant.errors import SettingsError
 from assistant.ingest import read_document
 from assistant.records import LEVEL_ORDER, URGENT_LEVELS, Document
-from assistant.safety import SAFETY_FILE, SafetyDetector, SafetyMessages, normalise
+from assistant.safety import SafetyDetector, SafetyMessages
+from assistant.safety.messages import SAFETY_FILE
 from tests.conftest import SEED_ARTICLE
 
 RED, CRISIS, POISON, AMBER, INFO = LEVEL_ORDER
 
 
+_DETECTOR = SafetyDetector(Settings())
+
+
 @pytest.fixture(scope="module")
 def detector() -> SafetyDetector:
-    return SafetyDetector(Settings())
+    return _DETECTOR
 
 
 @pytest.fixture(scope="module")
@@ -774,12 +778,12 @@ def test_misspellings_and_slang_are_understood(detector, question, category):
     "word", ["leisure", "seeing", "spelling", "selling", "shallow", "sleep", "conscious", "threat", "writing"]
 )
 def test_ordinary_words_near_a_medical_word_are_not_corrected(word):
-    assert normalise(word) == word
+    assert _DETECTOR.normalise(word) == word
 
 
 def test_normalised_text_spells_out_contractions_and_fixes_drug_and_symptom_words():
-    assert normalise("Hes having a siezure, cant breath!!") == "he is having a seizure can not breath"
-    assert normalise("pregant on baclofin, my 3yo") == "pregnant on baclofen my 3 year old"
+    assert _DETECTOR.normalise("Hes having a siezure, cant breath!!") == "he is having a seizure can not breath"
+    assert _DETECTOR.normalise("pregant on baclofin, my 3yo") == "pregnant on baclofen my 3 year old"
 
 
 def test_follow_up_count_is_read_as_pills_when_an_earlier_question_named_the_medicine(detector):

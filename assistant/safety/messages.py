@@ -1,9 +1,9 @@
-"""Safety layer, part 4: every safety message the user sees, from `safety.toml`.
+"""Every safety message the user sees, from `wording.toml`.
 
-`SafetyMessages` is `safety.toml` (wording a clinician can edit) checked and formatted with the
-configured phone numbers (`Settings`): the notices of each category in `CATEGORIES`, the replies,
-the disclaimer and the claims that cannot be verified. It knows nothing of the rules, so the
-wording can change without touching detection, and detection without touching the wording.
+`SafetyMessages` is `wording.toml` (wording a clinician can edit) checked and formatted with the
+configured phone numbers (`Settings`): the notice of each `Category` (and its escalated forms), the
+replies, the disclaimer and the claims that cannot be verified. It knows nothing of the rules, so
+the wording can change without touching detection, and detection without touching the wording.
 """
 
 from __future__ import annotations
@@ -16,31 +16,9 @@ from typing import Any, Mapping, Sequence
 
 from assistant.config import Settings
 from assistant.errors import SettingsError
-from assistant.records import LEVEL_ORDER, Document, Notice
+from assistant.records import Category, Document, Level, Notice
 
-SAFETY_FILE = Path(__file__).with_name("safety.toml")
-
-# Category ids, in display order within one level (a pump line before a general withdrawal line).
-CATEGORIES = (
-    "serious_reaction_now",
-    "self_harm",
-    "overdose",
-    "child_ingestion",
-    "pump",
-    "withdrawal",
-    "sedatives",
-    "pregnancy",
-    "children",
-    "kidney",
-    "driving",
-    "dosing",
-    "offlabel_alcohol",
-    "overdose_info",
-)
-
-# ---------------------------------------------------------------------------------------------------
-# 4. Messages: safety.toml, formatted with the configured phone numbers.
-# ---------------------------------------------------------------------------------------------------
+SAFETY_FILE = Path(__file__).with_name("wording.toml")
 
 _PHONE_LIKE = re.compile(r"\d(?:[\s-]?\d){2,}")  # "911", "1-800-222-1222": numbers belong in settings
 
@@ -49,7 +27,7 @@ _PHONE_LIKE = re.compile(r"\d(?:[\s-]?\d){2,}")  # "911", "1-800-222-1222": numb
 class CategorySpec:
     """One category from safety.toml, its notices already formatted."""
 
-    category: str
+    category: Category
     notice: Notice
     escalation: Notice | None
     topic: Notice | None  # self-harm only: the gentler notice for an information question
@@ -102,21 +80,21 @@ def _require(table: Mapping[str, Any], key: str, where: str) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class SafetyMessages:
-    """The parsed safety.toml, formatted with `Settings` (emergency number, poison and crisis lines)."""
+    """The parsed wording.toml, formatted with `Settings` (emergency number, poison and crisis lines)."""
 
     not_found: str
     not_found_topic: str  # with {topic} and {medicine} still to fill
     not_found_medicine: str
     not_found_partner: str
     help_reply: str
-    categories: Mapping[str, CategorySpec]
+    categories: Mapping[Category, CategorySpec]
     claims: tuple[UnverifiedClaim, ...]
     _disclaimer: Mapping[str, str]
     _placeholders: Mapping[str, str]
 
     @classmethod
     def load(cls, settings: Settings, path: Path = SAFETY_FILE) -> "SafetyMessages":
-        """Read and check safety.toml; raises SettingsError naming the entry that is wrong."""
+        """Read and check wording.toml; raises SettingsError naming the entry that is wrong."""
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -152,14 +130,26 @@ class SafetyMessages:
                 )
             return _fill(template, placeholders, where)
 
-        categories: dict[str, CategorySpec] = {}
+        def level_of(value: object, where: str) -> Level:
+            try:
+                return Level(value)
+            except ValueError:
+                raise SettingsError(
+                    f"{SAFETY_FILE.name}: {where} level {value!r} must be one of {', '.join(Level)}"
+                ) from None
+
+        categories: dict[Category, CategorySpec] = {}
         table = _require(data, "categories", "the file")
-        for category in CATEGORIES:
+        unknown = sorted(set(table) - set(Category))
+        if unknown:
+            raise SettingsError(
+                f"{SAFETY_FILE.name}: unknown categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
+                f"known: {', '.join(Category)}"
+            )
+        for category in Category:
             entry = _require(table, category, "[categories]")
             where = f"[categories.{category}]"
-            level = _require(entry, "level", where)
-            if level not in LEVEL_ORDER:
-                raise SettingsError(f"{SAFETY_FILE.name}: {where} level {level!r} must be one of {LEVEL_ORDER}")
+            level = level_of(_require(entry, "level", where), where)
             examples = tuple(_require(entry, "examples", where))
             if not 10 <= len(examples) <= 30:
                 raise SettingsError(f"{SAFETY_FILE.name}: {where} needs 10 to 30 examples, has {len(examples)}")
@@ -169,7 +159,7 @@ class SafetyMessages:
                 if key in entry:
                     sub = entry[key]
                     extra[key] = Notice(
-                        level=_require(sub, "level", f"{where}.{key}"),
+                        level=level_of(_require(sub, "level", f"{where}.{key}"), f"{where}.{key}"),
                         category=category,
                         title=text(_require(sub, "title", f"{where}.{key}"), f"{where}.{key} title"),
                         text=text(_require(sub, "text", f"{where}.{key}"), f"{where}.{key} text"),
@@ -217,13 +207,16 @@ class SafetyMessages:
             _placeholders=placeholders,
         )
 
-    def notice(self, category: str, level: str) -> Notice:
+    def notice(self, category: Category, level: Level) -> Notice:
         """The notice for `category` at `level` (its own level, or its escalation)."""
         spec = self.categories[category]
         for notice in (spec.notice, spec.escalation, spec.topic):
             if notice is not None and notice.level == level:
                 return notice
-        raise KeyError(f"{category} has no {level} notice in {SAFETY_FILE.name}")
+        raise SettingsError(
+            f"{SAFETY_FILE.name}: [categories.{category}] has no {level} notice, but the escalation policy "
+            "(rules.toml) can show one"
+        )
 
     def _titles(self, documents: Sequence[Document], *, dated: bool = False) -> dict[str, str]:
         names = [f"“{d.title}”" + (f" ({d.published})" if dated and d.published else "") for d in documents]

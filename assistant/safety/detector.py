@@ -1,0 +1,191 @@
+"""The detector: which safety notices one question needs.
+
+Three readings decide together:
+1. triage (triage.py, red_flags.toml): a red-flag symptom happening now to someone -> RED;
+2. the situational rules (rules.toml via analysis.py): too much taken, a child swallowed
+   medicine, self-harm, stopping suddenly, mixing with alcohol, pregnancy, dosing, ...;
+3. the embedding model: the question compared with each category's example phrases (wording.toml)
+   can add a category the lists missed, but only for a question that names someone and is not
+   read as informational, hypothetical, reported or over.
+Then the escalation policy and the quiet rules (rules.toml) give the notices in display order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.embedding import Embedder, unit_vectors
+from assistant.lexicon import Vocabulary
+from assistant.records import URGENT_LEVELS, Category, Level, Notice
+from assistant.safety.analysis import RuleAnalysis, analyse, levels
+from assistant.safety.messages import SafetyMessages
+from assistant.safety.rulebook import Rulebook
+from assistant.safety.text import Normaliser
+from assistant.safety.triage import Finding, RedFlags
+
+# Red flags are shown with the serious-reaction notice (wording.toml).
+RED_FLAG_CATEGORY = Category.SERIOUS_REACTION_NOW
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyAssessment:
+    """The safety notices one question needs."""
+
+    notices: tuple[Notice, ...]  # display order: RED, CRISIS, POISON, AMBER, INFO (records.LEVEL_ORDER)
+    emergency: bool  # True iff any notice is RED, CRISIS or POISON
+    categories: frozenset[Category]  # every detected category, e.g. {overdose, withdrawal}
+    suppress_passages: bool  # True for self-harm/CRISIS: the answer must quote nothing
+    red_flags: tuple[str, ...] = ()  # ids of the red-flag concepts happening now (red_flags.toml)
+
+    @property
+    def levels(self) -> tuple[Level, ...]:
+        return tuple(n.level for n in self.notices)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """Everything the detector read in one question (for tests, the review sheet and debugging)."""
+
+    normalised: str
+    rules: RuleAnalysis
+    findings: tuple[Finding, ...]
+    similarity: dict[Category, float]
+    live: bool  # some sentence names a person or tells of something now, and none is framed away
+
+
+class SafetyDetector:
+    """Decides which safety notices a question needs. Thread-safe; keeps no conversation state."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, *, medicine_names: Iterable[str] = ()) -> None:
+        """Load the rules, red flags and messages; with an embedder, encode every example phrase once.
+
+        Args:
+            medicine_names: the names of the medicines the corpus is about; empty: rules.toml's defaults.
+            embedder: None runs the lists only (fast tests, or no model available).
+        """
+        self.settings = settings
+        self.messages = SafetyMessages.load(settings)
+        vocabulary = Vocabulary.load()
+        self.rulebook = Rulebook.load(medicine_names=medicine_names, vocabulary=vocabulary.classes)
+        self.red_flags = RedFlags.load(self.rulebook.fragments_expanded)
+        self.normaliser = Normaliser(vocabulary.spelled_out, self.rulebook.medicine_names)
+        self._base_level = {c: spec.notice.level for c, spec in self.messages.categories.items()}
+        self._example_matrix: np.ndarray | None = None
+        if embedder is not None:
+            examples = [(c, e) for c, spec in self.messages.categories.items() for e in spec.examples]
+            vectors = np.asarray(embedder.encode([e for _, e in examples]), dtype=np.float32)
+            # Every example is a question about the same medicine, so raw cosines between any two
+            # are high (0.7-0.9). Subtracting the mean example vector removes that shared part and
+            # leaves what tells the categories apart.
+            self._centre = vectors.mean(axis=0)
+            self._example_matrix = unit_vectors(vectors - self._centre)
+            owners = [c for c, _ in examples]
+            starts = [i for i in range(len(owners)) if i == 0 or owners[i] != owners[i - 1]]
+            self._group_starts = np.array(starts)
+            self._group_categories = [owners[i] for i in starts]
+        self._embedder = embedder
+
+    def normalise(self, text: str) -> str:
+        return self.normaliser.normalise(text)
+
+    def similarity_scores(self, question: str, query_vector: np.ndarray | None = None) -> dict[Category, float]:
+        """Max cosine similarity (after centring) of the question to each category's examples."""
+        if self._example_matrix is None:
+            return {}
+        if query_vector is None:
+            assert self._embedder is not None
+            query_vector = self._embedder.encode([question])[0]
+        vector = unit_vectors(np.asarray(query_vector, dtype=np.float32).reshape(-1) - self._centre)
+        best = np.maximum.reduceat(self._example_matrix @ vector, self._group_starts)
+        return {c: float(s) for c, s in zip(self._group_categories, best)}
+
+    def read(self, question: str, history: Sequence[str] = (), query_vector: np.ndarray | None = None) -> Reading:
+        """What the lists and the model see in `question` (history: earlier user messages, oldest first;
+        used only to know that "it" or a bare count refers to a medicine)."""
+        text = self.normalise(question)
+        mentioned = self.rulebook.frame("MEDICINE_MENTIONED")
+        medicine_mentioned = bool(mentioned.search(text)) or any(mentioned.search(self.normalise(t)) for t in history[-5:])
+        rules = analyse(self.rulebook, text, medicine_mentioned=medicine_mentioned)
+        sentences = [self.normalise(s) for s in self.red_flags.sentences(question)] or [text]
+        findings = tuple(self.red_flags.find(sentences, text))
+        framed = [self.red_flags.frame(s, len(s)) for s in sentences]
+        person = self.rulebook.frame("PERSON_WORD")
+        live = any(f == "live" for f in framed) and bool(person.search(text)) and not rules.informational
+        return Reading(text, rules, findings, self.similarity_scores(question, query_vector), live)
+
+    def assess(self, question: str, history: Sequence[str] = (), query_vector: np.ndarray | None = None) -> SafetyAssessment:
+        """The notices for `question` (see `read` for the arguments)."""
+        reading = self.read(question, history, query_vector)
+        categories = set(reading.rules.categories)
+        signals = set(reading.rules.signals)
+        sentences = [self.normalise(s) for s in self.red_flags.sentences(question)] or [reading.normalised]
+        for signal in self.rulebook.signals:
+            # A danger sign told of as read, heard, hypothetical or over escalates nothing.
+            if signal.name in signals and signal.pattern is not None and len(sentences) > 1:
+                frames = [self.red_flags.frame(s, m.end()) for s in sentences for m in [signal.pattern.search(s)] if m]
+                if frames and all(f in ("reported", "over", "hypothetical") for f in frames):
+                    signals.discard(signal.name)
+        for category in self._framed_away(sentences, categories, reading):
+            replacement = self.rulebook.framed_away[category]
+            if isinstance(replacement, Category):
+                categories.discard(category)
+                categories.add(replacement)
+            else:
+                signals.add(replacement)
+        red_flags = tuple(f.concept.concept_id for f in reading.findings if f.live)
+        if red_flags:
+            categories.add(RED_FLAG_CATEGORY)
+        for category, score in reading.similarity.items():
+            if category in categories or score < self.messages.categories[category].threshold:
+                continue
+            if self._base_level[category] in URGENT_LEVELS and not reading.live:
+                # Similarity alone never makes an emergency of a question that names nobody, asks
+                # for information, or tells of something read, hypothetical or over.
+                continue
+            categories.add(category)
+        return self._assessment(frozenset(categories), frozenset(signals), red_flags)
+
+    def _first_match(self, category: Category, sentence: str) -> int:
+        """Where the first match of a rule of `category` ends in `sentence`: the frame is read up to there."""
+        ends = [m.end() for r in self.rulebook.rules if r.category == category for m in [r.pattern.search(sentence)] if m]
+        return min(ends, default=len(sentence))
+
+    def _framed_away(self, sentences: list[str], categories: set[Category], reading: Reading) -> list[Category]:
+        """Urgent categories the rules found only in sentences telling of something read, heard or over."""
+        candidates = [c for c in self.rulebook.framed_away if c in categories]
+        if not candidates:
+            return []
+        mentioned = self.rulebook.frame("MEDICINE_MENTIONED").search(reading.normalised) is not None
+        away = []
+        for category in candidates:
+            frames = [
+                self.red_flags.frame(s, self._first_match(category, s))
+                for s in sentences
+                if category in analyse(self.rulebook, s, medicine_mentioned=mentioned).categories
+            ]
+            if frames and all(frame in ("reported", "over") for frame in frames):
+                away.append(category)
+        return away
+
+    def _assessment(self, categories: frozenset[Category], signals: frozenset[str], red_flags: tuple[str, ...]) -> SafetyAssessment:
+        shown = levels(self.rulebook, categories, signals, self._base_level)
+        notices = tuple(self.messages.notice(category, level) for category, level in shown)
+        return SafetyAssessment(
+            notices=notices,
+            emergency=any(n.level in URGENT_LEVELS for n in notices),
+            categories=categories,
+            suppress_passages=any(n.level is Level.CRISIS for n in notices),
+            red_flags=red_flags,
+        )
+
+    def is_small_talk(self, question: str) -> bool:
+        """Greetings, thanks, "what can you do?", "who are you": short, with no medical content."""
+        text = self.normalise(question)
+        if not text or len(text.split()) > self.rulebook.small_talk_max_words:
+            return False
+        # The caller also checks that the assessment has no notice (engine.py): the rules run once.
+        return bool(self.rulebook.frame("SMALL_TALK").match(text))

@@ -1,0 +1,88 @@
+"""Emergency triage on a question bank: recall of emergencies and false alarms on look-alikes.
+
+    .venv/bin/python scripts/emergency_bank.py tests/data/emergency-tune.jsonl [--no-model] [--show]
+
+Each line of the bank: {"question", "expect": RED | POISON | CRISIS | none, "concept", "kind", "history"?}.
+An emergency is caught when its expected level is shown (POISON may also be shown as RED: the more
+urgent banner); a look-alike ("none") raises a false alarm when any RED, CRISIS or POISON is shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from assistant.config import Settings  # noqa: E402
+from assistant.records import URGENT_LEVELS, Level  # noqa: E402
+from assistant.safety import SafetyDetector  # noqa: E402
+
+ACCEPTED = {"RED": {Level.RED}, "POISON": {Level.POISON, Level.RED}, "CRISIS": {Level.CRISIS}}
+
+
+@dataclass(frozen=True)
+class BankResult:
+    recall: float
+    false_alarm_rate: float
+    emergencies: int
+    look_alikes: int
+    misses: list[dict]
+    false_alarms: list[dict]
+
+
+def read_bank(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def run_bank(detector: SafetyDetector, rows: list[dict]) -> BankResult:
+    misses, alarms, emergencies = [], [], 0
+    for row in rows:
+        shown = detector.assess(row["question"], row.get("history", [])).levels
+        if row["expect"] == "none":
+            if set(shown) & URGENT_LEVELS:
+                alarms.append({**row, "shown": [str(v) for v in shown]})
+        else:
+            emergencies += 1
+            if not set(shown) & ACCEPTED[row["expect"]]:
+                misses.append({**row, "shown": [str(v) for v in shown]})
+    look_alikes = len(rows) - emergencies
+    return BankResult(
+        recall=1 - len(misses) / max(1, emergencies),
+        false_alarm_rate=len(alarms) / max(1, look_alikes),
+        emergencies=emergencies,
+        look_alikes=look_alikes,
+        misses=misses,
+        false_alarms=alarms,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("bank", type=Path)
+    parser.add_argument("--no-model", action="store_true", help="the lists only (no embedding model)")
+    parser.add_argument("--show", action="store_true", help="print every miss and false alarm")
+    args = parser.parse_args()
+    embedder = None
+    if not args.no_model:
+        from assistant.embedding import load_embedder
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        embedder = load_embedder(Settings().model)
+    result = run_bank(SafetyDetector(Settings(), embedder), read_bank(args.bank))
+    print(f"{args.bank.name}: emergency recall {result.recall:.3f} ({result.emergencies - len(result.misses)}/"
+          f"{result.emergencies}), false alarms {result.false_alarm_rate:.3f} ({len(result.false_alarms)}/{result.look_alikes})")
+    if args.show:
+        for row in result.misses:
+            print(f"  MISS  {row['expect']:6} {row['concept']:22} {row['question']!r} shown={row['shown']}")
+        for row in result.false_alarms:
+            print(f"  ALARM {row['kind']:16} {row['concept']:22} {row['question']!r} shown={row['shown']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
