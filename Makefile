@@ -13,7 +13,7 @@ TORCH  := torch==2.13.0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run serve index test test-fast eval eval-blind eval-noise bench clean
+.PHONY: install run serve index test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind safety-sheet bench clean
 
 install: $(STAMP)
 
@@ -47,6 +47,7 @@ LEAFLET_GATE := --fail-under hit@1=0.78 --fail-under hit@3=0.85 --fail-under wro
 # then the gold question set and the leaflet tuning half against their targets.
 test: install
 	$(BIN)/pytest -m "" -q
+	$(PY) scripts/emergency_bank.py tests/data/emergency-tune.jsonl --fail-under recall=0.98 --fail-under false_alarms=0.02
 	$(BIN)/baclofen-qa eval tests/data/gold.jsonl --out eval-out $(GATE)
 	$(BIN)/baclofen-qa eval tests/data/leaflets-tune.jsonl $(LEAFLETS) --out eval-out/leaflets-tune $(LEAFLET_GATE)
 
@@ -84,3 +85,16 @@ test-fast: install
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/build-* index/.tmp-build-* .pytest_cache .eval-index
+
+# The safety review sheet a clinician reads (red flags, rules, escalation, wording, sources), from the
+# data the assistant runs on. tests/test_safety_rules.py fails when docs/safety-sheet.md is out of date.
+safety-sheet: install
+	$(BIN)/baclofen-qa safety-sheet --out docs/safety-sheet.md
+
+# Emergency triage on the emergency question bank: the tuning half (with the embedding model), and the
+# blind half, to be run once at the end of a change to the safety layer and reported as it is.
+eval-emergencies: install
+	$(PY) scripts/emergency_bank.py tests/data/emergency-tune.jsonl --show
+eval-emergencies-blind: install
+	$(PY) scripts/emergency_bank.py tests/data/emergency-blind.jsonl --show
+

@@ -244,6 +244,26 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_safety_sheet(args: argparse.Namespace) -> int:
+    from assistant.safety import SafetyDetector
+    from assistant.safety.sheet import review_sheet
+
+    sheet = review_sheet(SafetyDetector(_settings(args)))
+    if args.out is None:
+        sys.stdout.write(sheet)
+        return 0
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        partial = args.out.with_name(args.out.name + ".partial")
+        partial.write_text(sheet, encoding="utf-8")
+        partial.replace(args.out)
+    except OSError as exc:
+        print(f"baclofen-qa safety-sheet: error: could not write {args.out}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"Safety review sheet: {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="baclofen-qa",
@@ -321,6 +341,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(calibrate)
     calibrate.add_argument("questions", type=Path, metavar="QUESTIONS", help="labelled question file (.jsonl or .csv)")
     calibrate.set_defaults(handler=cmd_calibrate)
+
+    sheet = sub.add_parser(
+        "safety-sheet",
+        help="write the safety review sheet (red flags, rules, escalation, wording, sources) as Markdown",
+    )
+    _add_common(sheet)
+    sheet.add_argument("--out", type=Path, metavar="FILE", help="write to FILE (default: print)")
+    sheet.set_defaults(handler=cmd_safety_sheet)
     return parser
 
 

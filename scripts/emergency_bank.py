@@ -66,6 +66,8 @@ def main() -> int:
     parser.add_argument("bank", type=Path)
     parser.add_argument("--no-model", action="store_true", help="the lists only (no embedding model)")
     parser.add_argument("--show", action="store_true", help="print every miss and false alarm")
+    parser.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE",
+                        help="exit 1 when recall is below VALUE (recall=0.98) or false_alarms above it (false_alarms=0.02)")
     args = parser.parse_args()
     embedder = None
     if not args.no_model:
@@ -81,6 +83,19 @@ def main() -> int:
             print(f"  MISS  {row['expect']:6} {row['concept']:22} {row['question']!r} shown={row['shown']}")
         for row in result.false_alarms:
             print(f"  ALARM {row['kind']:16} {row['concept']:22} {row['question']!r} shown={row['shown']}")
+    failed = []
+    for target in args.fail_under:
+        metric, _, value = target.partition("=")
+        if metric == "recall" and result.recall < float(value):
+            failed.append(f"recall {result.recall:.3f} < {value}")
+        elif metric == "false_alarms" and result.false_alarm_rate > float(value):
+            failed.append(f"false alarms {result.false_alarm_rate:.3f} > {value}")
+        elif metric not in ("recall", "false_alarms"):
+            print(f"emergency_bank: unknown metric {metric!r} (recall, false_alarms)", file=sys.stderr)
+            return 2
+    if failed:
+        print(f"emergency_bank: target(s) missed: {'; '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

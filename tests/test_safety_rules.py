@@ -205,3 +205,19 @@ def test_tuning_half_of_the_emergency_bank_meets_the_targets_with_the_lists_alon
     assert len(emergencies) >= 40 and len(look_alikes) >= 70
     assert caught / len(emergencies) >= 0.98
     assert alarms / len(look_alikes) <= 0.02
+
+
+def test_the_review_sheet_in_docs_is_the_one_the_data_gives(tmp_path):
+    from assistant.cli import main
+    from assistant.safety.sheet import review_sheet
+
+    sheet = review_sheet(DETECTOR)
+    committed = (Path(__file__).parents[1] / "docs" / "safety-sheet.md").read_text(encoding="utf-8")
+    assert committed == sheet, "docs/safety-sheet.md is out of date: run `make safety-sheet`"
+    for concept in FLAGS.concepts:
+        assert concept.label in sheet and all(e in sheet for e in concept.examples)
+    for rule in BOOK.rules:
+        assert f"`{rule.name}`" in sheet
+    out = tmp_path / "sheet.md"
+    assert main(["safety-sheet", "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == sheet
