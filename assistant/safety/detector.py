@@ -123,10 +123,13 @@ class SafetyDetector:
         categories = set(reading.rules.categories)
         signals = set(reading.rules.signals)
         sentences = [self.normalise(s) for s in self.red_flags.sentences(question)] or [reading.normalised]
+        resolved = self.red_flags.resolved_from(sentences)
         for signal in self.rulebook.signals:
             # A danger sign told of as read, heard, hypothetical or over escalates nothing.
             if signal.name in signals and signal.pattern is not None and len(sentences) > 1:
-                frames = [self.red_flags.frame(s, m.end()) for s in sentences for m in [signal.pattern.search(s)] if m]
+                frames = [
+                    self.red_flags.frame(s, m.end(), r) for s, r in zip(sentences, resolved) for m in [signal.pattern.search(s)] if m
+                ]
                 if frames and all(f in ("reported", "over", "hypothetical") for f in frames):
                     signals.discard(signal.name)
         for category in self._framed_away(sentences, categories, reading):
@@ -163,8 +166,8 @@ class SafetyDetector:
         away = []
         for category in candidates:
             frames = [
-                self.red_flags.frame(s, self._first_match(category, s))
-                for s in sentences
+                self.red_flags.frame(s, self._first_match(category, s), r)
+                for s, r in zip(sentences, self.red_flags.resolved_from(sentences))
                 if category in analyse(self.rulebook, s, medicine_mentioned=mentioned).categories
             ]
             if frames and all(frame in ("reported", "over") for frame in frames):

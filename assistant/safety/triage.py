@@ -24,7 +24,9 @@ from assistant.safety.rulebook import RulebookError
 
 RED_FLAGS_FILE = Path(__file__).with_name("red_flags.toml")
 _REFERENCE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
-_FRAME_KEYS = ("hypothetical", "reported", "over", "now", "resumes", "general_question", "person", "sentence_break")
+_FRAME_KEYS = (
+    "hypothetical", "reported", "over", "habitual", "resolved", "so_far", "now", "resumes", "general_question", "person", "sentence_break",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,7 @@ class Finding:
     concept: Concept
     sentence: str
     live: bool  # happening now to someone: counts as an emergency
-    frame: str  # "live", or why not: "hypothetical", "reported", "over", "general question"
+    frame: str  # "live", or why not: "hypothetical", "reported", "over", "habitual", "general question"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +151,15 @@ class RedFlags:
         """The question split into sentences (before normalisation, which drops punctuation)."""
         return [s for s in self.frames["sentence_break"].split(raw) if s and s.strip()]
 
-    def frame(self, sentence: str, start: int) -> str:
-        """How the words around position `start` of a normalised sentence read."""
+    def resolved_from(self, sentences: list[str]) -> list[bool]:
+        """For each sentence: does it, or a later one, say the story ended well ("he is back to his
+        normal self"), without "so far" or "for now"?"""
+        ended = [bool(self.frames["resolved"].search(s)) and not self.frames["so_far"].search(s) for s in sentences]
+        return [any(ended[i:]) for i in range(len(sentences))]
+
+    def frame(self, sentence: str, start: int, resolved_later: bool = False) -> str:
+        """How the words around position `start` of a normalised sentence read; `resolved_later`:
+        this or a later sentence says the story ended well (see `resolved_from`)."""
         before = sentence[:start]
         # "fine now", "cleared up now": the now-word there belongs to the story being over.
         has_now = bool(self.frames["now"].search(self.frames["over"].sub(" ", sentence)))
@@ -159,8 +168,10 @@ class RedFlags:
             return "hypothetical"
         if self._cue_holds("reported", before):
             return "reported"
-        if self.frames["over"].search(sentence) and not has_now:
+        if (self.frames["over"].search(sentence) and not has_now) or resolved_later:
             return "over"
+        if self.frames["habitual"].search(sentence) and not has_now:
+            return "habitual"
         if self.frames["general_question"].search(sentence) and not self.frames["person"].search(sentence) and not has_now:
             return "general question"
         return "live"
@@ -176,16 +187,17 @@ class RedFlags:
     def find(self, sentences: list[str], whole: str) -> list[Finding]:
         """Every red flag in the normalised `sentences` (`whole`: all of them joined)."""
         found: list[Finding] = []
+        resolved = self.resolved_from(sentences)
         for concept in self.concepts:
             if concept.requires is not None and not concept.requires.search(whole):
                 continue
             best: Finding | None = None
-            for sentence in sentences:
+            for sentence, resolved_later in zip(sentences, resolved):
                 if concept.unless is not None and concept.unless.search(sentence):
                     continue
                 for pattern in concept.lay:
                     for match in pattern.finditer(sentence):
-                        frame = self.frame(sentence, match.start())
+                        frame = self.frame(sentence, match.start(), resolved_later)
                         finding = Finding(concept, sentence, frame == "live", frame)
                         if best is None or (finding.live and not best.live):
                             best = finding
