@@ -48,6 +48,7 @@ LEAFLET_GATE := --fail-under hit@1=0.78 --fail-under hit@3=0.85 --fail-under wro
 test: install
 	$(BIN)/pytest -m "" -q
 	$(PY) scripts/emergency_bank.py tests/data/emergency-tune.jsonl --fail-under recall=0.98 --fail-under false_alarms=0.02
+	$(PY) scripts/emergency_bank.py tests/data/emergency-tune2.jsonl --fail-under recall=0.98 --fail-under false_alarms=0.02
 	$(BIN)/baclofen-qa eval tests/data/gold.jsonl --out eval-out $(GATE)
 	$(BIN)/baclofen-qa eval tests/data/leaflets-tune.jsonl $(LEAFLETS) --out eval-out/leaflets-tune $(LEAFLET_GATE)
 
@@ -95,6 +96,7 @@ safety-sheet: install
 # blind half, to be run once at the end of a change to the safety layer and reported as it is.
 eval-emergencies: install
 	$(PY) scripts/emergency_bank.py tests/data/emergency-tune.jsonl --show
+	$(PY) scripts/emergency_bank.py tests/data/emergency-tune2.jsonl --show
 eval-emergencies-blind: install
-	$(PY) scripts/emergency_bank.py tests/data/emergency-blind.jsonl --show
+	$(PY) scripts/emergency_bank.py tests/data/emergency-blind2.jsonl --show
 

@@ -195,8 +195,9 @@ def test_a_dose_or_a_meal_in_the_message_never_turns_an_emergency_into_something
 # -- the emergency bank (tuning half; the blind half is run once, by `make eval-emergencies-blind`) -----
 
 
-def test_tuning_half_of_the_emergency_bank_meets_the_targets_with_the_lists_alone():
-    rows = [json.loads(line) for line in (DATA / "emergency-tune.jsonl").read_text().splitlines() if line.strip()]
+@pytest.mark.parametrize("bank", ["emergency-tune.jsonl", "emergency-tune2.jsonl"])
+def test_tuning_banks_meet_the_targets_with_the_lists_alone(bank):
+    rows = [json.loads(line) for line in (DATA / bank).read_text().splitlines() if line.strip()]
     accepted = {"RED": {Level.RED}, "POISON": {Level.POISON, Level.RED}, "CRISIS": {Level.CRISIS}}
     emergencies = [r for r in rows if r["expect"] != "none"]
     look_alikes = [r for r in rows if r["expect"] == "none"]

@@ -132,6 +132,7 @@ class SafetyDetector:
                 ]
                 if frames and all(f in ("reported", "over", "hypothetical") for f in frames):
                     signals.discard(signal.name)
+        signals |= self._topic_only_by_sentence(sentences, reading)
         for category in self._framed_away(sentences, categories, reading):
             replacement = self.rulebook.framed_away[category]
             if isinstance(replacement, Category):
@@ -151,6 +152,26 @@ class SafetyDetector:
                 continue
             categories.add(category)
         return self._assessment(frozenset(categories), frozenset(signals), red_flags)
+
+    def _topic_only_by_sentence(self, sentences: list[str], reading: Reading) -> set[str]:
+        """Topic-only signals read sentence by sentence: "does it cause suicidal thoughts? my gp said to
+        watch my mood" asks about the word in one sentence and tells of nothing in the other."""
+        found = set()
+        for signal in self.rulebook.signals:
+            if not signal.informational_only_rules or signal.name in reading.rules.signals or len(sentences) < 2:
+                continue
+            owners = {r.category for r in self.rulebook.rules if r.name in signal.informational_only_rules}
+            if not owners & reading.rules.categories:
+                continue
+            mentions = [analyse(self.rulebook, s) for s in sentences]
+            related = [m for m in mentions if m.categories & owners]
+            if related and all(
+                m.informational and set(m.rules) & {r.name for r in self.rulebook.rules if r.category in owners}
+                <= signal.informational_only_rules
+                for m in related
+            ):
+                found.add(signal.name)
+        return found
 
     def _first_match(self, category: Category, sentence: str) -> int:
         """Where the first match of a rule of `category` ends in `sentence`: the frame is read up to there."""
