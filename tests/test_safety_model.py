@@ -119,3 +119,53 @@ def test_example_phrases_were_encoded_once_and_a_given_query_vector_skips_the_mo
     assert assessment.emergency
 
 
+
+
+# -- the triage model (assistant/safety/triage_model.npz, scripts/train_triage_model.py) ---------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "he cannot stand up, he is mumbling and his eyes keep rolling",
+        "mum is staring at nothing and her arm keeps twitching, she is not talking to me",
+        "my son is breathing really fast and his ribs are sucking in",
+    ],
+)
+def test_the_triage_model_catches_a_lay_emergency_the_lists_miss(model_detector, question):
+    from assistant.records import Level
+
+    assert Level.RED not in SafetyDetector(Settings()).assess(question).levels  # the lists alone miss it
+    assert model_detector.read(question).emergency_probability >= model_detector.rulebook.model_threshold
+    assert model_detector.assess(question).levels[0] is Level.RED
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "last year grandpa was wheezing like a whistle but he is fine now",
+        "what should i do if his whole body ever does strong jumping movements",
+        "what are the side effects of baclofen",
+        "can my kid have his baclofen with milk",
+    ],
+)
+def test_the_triage_model_never_raises_an_alarm_for_a_question_read_about_hypothetical_over_or_routine(
+    model_detector, question
+):
+    assert not model_detector.assess(question).emergency
+
+
+def test_a_triage_model_made_for_another_embedding_model_is_not_used(tmp_path):
+    import numpy as np
+
+    from assistant.safety.detector import TriageModel
+
+    path = tmp_path / "triage_model.npz"
+    np.savez(path, weights=np.zeros(384, dtype=np.float32), bias=np.float32(0), model=np.array("another-model"),
+             dimension=np.int64(384), examples=np.zeros((2, 384), dtype=np.float16), labels=np.array([True, False]))
+
+    class Named:
+        name, dimension = "all-MiniLM-L6-v2", 384
+
+    assert TriageModel.load(Named(), path) is None
+    assert TriageModel.load(Named(), tmp_path / "missing.npz") is None

@@ -12,7 +12,9 @@ Then the escalation policy and the quiet rules (rules.toml) give the notices in 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -27,8 +29,43 @@ from assistant.safety.rulebook import Rulebook
 from assistant.safety.text import Normaliser
 from assistant.safety.triage import Finding, RedFlags
 
-# Red flags are shown with the serious-reaction notice (wording.toml).
+# Red flags, and emergencies only the triage model saw, are shown with the serious-reaction notice.
 RED_FLAG_CATEGORY = Category.SERIOUS_REACTION_NOW
+# The triage model: logistic-regression weights over question embeddings (scripts/train_triage_model.py).
+TRIAGE_MODEL_FILE = Path(__file__).with_name("triage_model.npz")
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TriageModel:
+    """P(emergency) for a question's unit embedding, made for one embedding model."""
+
+    weights: np.ndarray
+    bias: float
+    model: str
+    examples: np.ndarray  # the training questions' unit vectors
+    labels: np.ndarray  # True for an emergency
+
+    @classmethod
+    def load(cls, embedder: Embedder, path: Path = TRIAGE_MODEL_FILE) -> "TriageModel | None":
+        """The model for `embedder`, or None (with a log line) when the file was made for another."""
+        try:
+            data = np.load(path)
+            weights, bias, model = data["weights"], float(data["bias"]), str(data["model"])
+            examples, labels = data["examples"].astype(np.float32), data["labels"].astype(bool)
+        except (OSError, KeyError, ValueError) as exc:
+            logger.warning("Triage model %s not used: %s", path, exc)
+            return None
+        if model != getattr(embedder, "name", None) or weights.shape != (getattr(embedder, "dimension", -1),):
+            logger.warning("Triage model %s was made for %s; the lists and examples decide alone", path.name, model)
+            return None
+        return cls(weights.astype(np.float32), bias, model, examples, labels)
+
+    def probability(self, unit_vector: np.ndarray) -> float:
+        """P(emergency); 0 when the nearest training question is not an emergency (two readings agree)."""
+        if not self.labels[int(np.argmax(self.examples @ unit_vector))]:
+            return 0.0
+        return float(1.0 / (1.0 + np.exp(-(float(self.weights @ unit_vector) + self.bias))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +91,7 @@ class Reading:
     rules: RuleAnalysis
     findings: tuple[Finding, ...]
     similarity: dict[Category, float]
+    emergency_probability: float | None  # the triage model's, when it applies to the embedder
     live: bool  # some sentence names a person or tells of something now, and none is framed away
 
 
@@ -75,6 +113,7 @@ class SafetyDetector:
         self.normaliser = Normaliser(vocabulary.spelled_out, self.rulebook.medicine_names)
         self._base_level = {c: spec.notice.level for c, spec in self.messages.categories.items()}
         self._example_matrix: np.ndarray | None = None
+        self._triage_model = TriageModel.load(embedder) if embedder is not None else None
         if embedder is not None:
             examples = [(c, e) for c, spec in self.messages.categories.items() for e in spec.examples]
             vectors = np.asarray(embedder.encode([e for _, e in examples]), dtype=np.float32)
@@ -106,6 +145,8 @@ class SafetyDetector:
     def read(self, question: str, history: Sequence[str] = (), query_vector: np.ndarray | None = None) -> Reading:
         """What the lists and the model see in `question` (history: earlier user messages, oldest first;
         used only to know that "it" or a bare count refers to a medicine)."""
+        if query_vector is None and self._embedder is not None:
+            query_vector = self._embedder.encode([question])[0]  # once, for every reading below
         text = self.normalise(question)
         mentioned = self.rulebook.frame("MEDICINE_MENTIONED")
         medicine_mentioned = bool(mentioned.search(text)) or any(mentioned.search(self.normalise(t)) for t in history[-5:])
@@ -115,7 +156,10 @@ class SafetyDetector:
         framed = [self.red_flags.frame(s, len(s)) for s in sentences]
         person = self.rulebook.frame("PERSON_WORD")
         live = any(f == "live" for f in framed) and bool(person.search(text)) and not rules.informational
-        return Reading(text, rules, findings, self.similarity_scores(question, query_vector), live)
+        probability = None
+        if self._triage_model is not None and query_vector is not None:
+            probability = self._triage_model.probability(unit_vectors(np.asarray(query_vector, dtype=np.float32).reshape(-1)))
+        return Reading(text, rules, findings, self.similarity_scores(question, query_vector), probability, live)
 
     def assess(self, question: str, history: Sequence[str] = (), query_vector: np.ndarray | None = None) -> SafetyAssessment:
         """The notices for `question` (see `read` for the arguments)."""
@@ -142,6 +186,18 @@ class SafetyDetector:
                 signals.add(replacement)
         red_flags = tuple(f.concept.concept_id for f in reading.findings if f.live)
         if red_flags:
+            categories.add(RED_FLAG_CATEGORY)
+        threshold = self.rulebook.model_threshold_when_explained if categories else self.rulebook.model_threshold
+        if (
+            reading.emergency_probability is not None
+            and reading.emergency_probability >= threshold
+            and not {self._base_level[c] for c in categories} & URGENT_LEVELS
+            and len(reading.normalised.split()) >= self.rulebook.model_min_words
+            and not self.rulebook.frame("SMALL_TALK").match(reading.normalised)
+            and "live" in [self.red_flags.frame(s, len(s), r) for s, r in zip(sentences, resolved)]
+        ):
+            # The model read an emergency the lists did not name; never for a question whose every
+            # sentence is read about, hypothetical, over or a habit. When unsure between AMBER and RED: RED.
             categories.add(RED_FLAG_CATEGORY)
         for category, score in reading.similarity.items():
             if category in categories or score < self.messages.categories[category].threshold:

@@ -125,6 +125,9 @@ class Rulebook:
     # Urgent category -> what it becomes when only told of as read, heard or over: a category, or a
     # signal name (the escalation policy then picks the level).
     framed_away: Mapping[Category, Category | str]
+    model_threshold: float  # the triage model's P(emergency) above which RED is shown ([model])
+    model_threshold_when_explained: float  # the same when the lists found a non-urgent category
+    model_min_words: int  # shorter messages ("hi", "help") are left to the lists
 
     def frame(self, name: str) -> re.Pattern[str]:
         return self.frames[name]
@@ -233,7 +236,7 @@ class _Loader:
     def rulebook(self) -> Rulebook:
         self._check_keys(
             self.data,
-            {"medicine", "limits", "framed_away", "fragments", "frames", "signal", "rule", "escalation", "quiet", "implies"},
+            {"medicine", "limits", "model", "framed_away", "fragments", "frames", "signal", "rule", "escalation", "quiet", "implies"},
             "the file",
         )
         for name, value in self._table("fragments").items():
@@ -282,7 +285,18 @@ class _Loader:
             medicine_names=self.medicine_names,
             small_talk_max_words=int(self._get(limits, "small_talk_max_words", "[limits]", int)),
             framed_away=framed_away,
+            model_threshold=self._threshold("threshold"),
+            model_threshold_when_explained=self._threshold("threshold_when_explained"),
+            model_min_words=int(self._get(self._table("model"), "min_words", "[model]", int)),
         )
+
+    def _threshold(self, key: str) -> float:
+        table = self._table("model")
+        self._check_keys(table, {"threshold", "threshold_when_explained", "min_words"}, "[model]")
+        value = float(self._get(table, key, "[model]", (int, float)))
+        if not 0 < value < 1:
+            raise self.error("[model]", f"{key} must be between 0 and 1")
+        return value
 
     def _from_classes(self, table: Mapping[str, Any], where: str) -> str:
         names: list[str] = []

@@ -23,9 +23,10 @@ from assistant.records import Level
 from assistant.safety.rulebook import RulebookError
 
 RED_FLAGS_FILE = Path(__file__).with_name("red_flags.toml")
+_LAUGHING = str.maketrans({emoji: " lol " for emoji in "\U0001F602\U0001F923\U0001F480\U0001F606\U0001F605"})
 _REFERENCE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 _FRAME_KEYS = (
-    "hypothetical", "reported", "over", "habitual", "resolved", "so_far", "now", "resumes", "general_question", "person", "sentence_break",
+    "hypothetical", "reported", "over", "habitual", "joking", "resolved", "so_far", "now", "resumes", "general_question", "person", "sentence_break",
 )
 
 
@@ -59,7 +60,7 @@ class Finding:
     concept: Concept
     sentence: str
     live: bool  # happening now to someone: counts as an emergency
-    frame: str  # "live", or why not: "hypothetical", "reported", "over", "habitual", "general question"
+    frame: str  # "live", or why not: "hypothetical", "reported", "over", "habitual", "joking", "general question"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +149,9 @@ class RedFlags:
 
     # -- reading a question ---------------------------------------------------------------------------
     def sentences(self, raw: str) -> list[str]:
-        """The question split into sentences (before normalisation, which drops punctuation)."""
+        """The question split into sentences (before normalisation, which drops punctuation and emoji;
+        laughing emoji are kept as "lol" for the joking frame)."""
+        raw = raw.translate(_LAUGHING)
         return [s for s in self.frames["sentence_break"].split(raw) if s and s.strip()]
 
     def resolved_from(self, sentences: list[str]) -> list[bool]:
@@ -172,6 +175,8 @@ class RedFlags:
             return "over"
         if self.frames["habitual"].search(sentence) and not has_now:
             return "habitual"
+        if self.frames["joking"].search(sentence):
+            return "joking"
         if self.frames["general_question"].search(sentence) and not self.frames["person"].search(sentence) and not has_now:
             return "general question"
         return "live"
