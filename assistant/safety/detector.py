@@ -194,7 +194,7 @@ class SafetyDetector:
             and not {self._base_level[c] for c in categories} & URGENT_LEVELS
             and len(reading.normalised.split()) >= self.rulebook.model_min_words
             and not self.rulebook.frame("SMALL_TALK").match(reading.normalised)
-            and "live" in [self.red_flags.frame(s, len(s), r) for s, r in zip(sentences, resolved)]
+            and self._model_may_read(sentences, resolved, reading)
         ):
             # The model read an emergency the lists did not name; never for a question whose every
             # sentence is read about, hypothetical, over or a habit. When unsure between AMBER and RED: RED.
@@ -208,6 +208,17 @@ class SafetyDetector:
                 continue
             categories.add(category)
         return self._assessment(frozenset(categories), frozenset(signals), red_flags)
+
+    def _model_may_read(self, sentences: list[str], resolved: list[bool], reading: Reading) -> bool:
+        """The model reads whole questions and cannot tell when something happened: it may add a notice
+        only when some sentence is live and not hypothetical anywhere in it, and when the lists did not
+        already judge every symptom they saw to be read about, hypothetical or over."""
+        if reading.findings and not any(f.live for f in reading.findings):
+            return False
+        hypothetical = self.red_flags.frames["hypothetical"]
+        return any(
+            self.red_flags.frame(s, len(s), r) == "live" and not hypothetical.search(s) for s, r in zip(sentences, resolved)
+        )
 
     def _topic_only_by_sentence(self, sentences: list[str], reading: Reading) -> set[str]:
         """Topic-only signals read sentence by sentence: "does it cause suicidal thoughts? my gp said to
