@@ -26,7 +26,7 @@ RED_FLAGS_FILE = Path(__file__).with_name("red_flags.toml")
 _LAUGHING = str.maketrans({emoji: " lol " for emoji in "\U0001F602\U0001F923\U0001F480\U0001F606\U0001F605"})
 _REFERENCE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 _FRAME_KEYS = (
-    "hypothetical", "reported", "over", "habitual", "joking", "resolved", "so_far", "now", "resumes", "general_question", "person", "sentence_break",
+    "hypothetical", "reported", "over", "habitual", "joking", "resolved", "wellness", "past_time", "so_far", "now", "resumes", "general_question", "person", "sentence_break",
 )
 
 
@@ -156,8 +156,14 @@ class RedFlags:
 
     def resolved_from(self, sentences: list[str]) -> list[bool]:
         """For each sentence: does it, or a later one, say the story ended well ("he is back to his
-        normal self"), without "so far" or "for now"?"""
-        ended = [bool(self.frames["resolved"].search(s)) and not self.frames["so_far"].search(s) for s in sentences]
+        normal self"; "i am fine now" when the event was yesterday or earlier), without "so far" or
+        "for now"?"""
+        in_the_past = any(self.frames["past_time"].search(s) for s in sentences)
+        ended = [
+            bool(self.frames["resolved"].search(s) or (in_the_past and self.frames["wellness"].search(s)))
+            and not self.frames["so_far"].search(s)
+            for s in sentences
+        ]
         return [any(ended[i:]) for i in range(len(sentences))]
 
     def frame(self, sentence: str, start: int, resolved_later: bool = False) -> str:
