@@ -32,7 +32,8 @@ from assistant.safety.detector import TRIAGE_MODEL_FILE  # noqa: E402
 from tests.test_safety import EMERGENCY_VARIANTS, NON_EMERGENCY_VARIANTS  # noqa: E402
 
 BANKS = ["emergency-tune.jsonl", "emergency-tune2.jsonl", "emergency-blind.jsonl", "emergency-blind2.jsonl",
-         "emergency-blind3.jsonl", "emergency-blind4.jsonl", "emergency-blind5.jsonl"]
+         "emergency-blind3.jsonl", "emergency-blind4.jsonl", "emergency-blind5.jsonl",
+         "emergency-blind6.jsonl"]
 C = 8.0
 
 
