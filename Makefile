@@ -13,7 +13,7 @@ TORCH  := torch==2.13.0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run serve index test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind safety-sheet bench clean
+.PHONY: install run serve index test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind triage-model safety-sheet bench clean
 
 install: $(STAMP)
 
@@ -92,11 +92,16 @@ clean:
 safety-sheet: install
 	$(BIN)/baclofen-qa safety-sheet --out docs/safety-sheet.md
 
-# Emergency triage on the emergency question bank: the tuning half (with the embedding model), and the
-# blind half, to be run once at the end of a change to the safety layer and reported as it is.
+# Emergency triage on the emergency question banks (tests/data/emergency-*.jsonl, all of them tuning
+# material by now: each blind bank was run once, then joined the triage model's training data).
 eval-emergencies: install
-	$(PY) scripts/emergency_bank.py tests/data/emergency-tune.jsonl --show
-	$(PY) scripts/emergency_bank.py tests/data/emergency-tune2.jsonl --show
+	@for bank in tests/data/emergency-*.jsonl; do $(PY) scripts/emergency_bank.py $$bank; done
+# A new blind bank, run once at the end of a change to the safety layer and reported as it is:
+#   make eval-emergencies-blind BANK=tests/data/emergency-blind9.jsonl
 eval-emergencies-blind: install
-	$(PY) scripts/emergency_bank.py tests/data/emergency-blind2.jsonl --show
+	$(PY) scripts/emergency_bank.py $(BANK) --show
 
+# Retrain the triage model (assistant/safety/triage_model.npz) after changing the banks, the examples
+# in the safety data, or the embedding model.
+triage-model: install
+	$(PY) scripts/train_triage_model.py
