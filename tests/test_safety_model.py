@@ -169,3 +169,16 @@ def test_a_triage_model_made_for_another_embedding_model_is_not_used(tmp_path):
 
     assert TriageModel.load(Named(), path) is None
     assert TriageModel.load(Named(), tmp_path / "missing.npz") is None
+
+
+def test_an_emergency_buried_in_a_long_message_is_read_sentence_by_sentence(model_detector):
+    from assistant.records import Level
+
+    question = (
+        "Can you tell me whether the liquid needs the fridge once opened? We also changed pharmacy last month and "
+        "the boxes look different. My husband is slouched in his chair and making strange gurgling sounds and his "
+        "eyes are half open."
+    )
+    assert not SafetyDetector(Settings()).assess(question).emergency  # the lists alone miss it
+    assert model_detector.read(question).emergency_probability < model_detector.rulebook.model_threshold
+    assert model_detector.assess(question).levels[0] is Level.RED  # its last sentence, read on its own

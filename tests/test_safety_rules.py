@@ -222,3 +222,20 @@ def test_the_review_sheet_in_docs_is_the_one_the_data_gives(tmp_path):
     out = tmp_path / "sheet.md"
     assert main(["safety-sheet", "--out", str(out)]) == 0
     assert out.read_text(encoding="utf-8") == sheet
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "We are updating our safeguarding procedures. How are staff expected to respond when a resident says they wish they were dead?",
+        "What should staff do if a resident turns out to have taken extra tablets deliberately, what is the procedure?",
+    ],
+)
+def test_a_question_about_policy_or_procedure_gets_the_help_line_not_a_crisis_banner(question):
+    assessment = DETECTOR.assess(question)
+    assert not assessment.emergency
+    assert Category.SELF_HARM in assessment.categories  # the gentler help line is still shown
+
+
+def test_a_resident_saying_it_now_is_still_a_crisis():
+    assert DETECTOR.assess("one of our residents keeps saying she wishes she was dead").levels[0] is Level.CRISIS

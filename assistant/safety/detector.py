@@ -174,7 +174,7 @@ class SafetyDetector:
                 frames = [
                     self.red_flags.frame(s, m.end(), r) for s, r in zip(sentences, resolved) for m in [signal.pattern.search(s)] if m
                 ]
-                if frames and all(f in ("reported", "over", "hypothetical") for f in frames):
+                if frames and all(f in ("reported", "policy", "over", "hypothetical") for f in frames):
                     signals.discard(signal.name)
         signals |= self._topic_only_by_sentence(sentences, reading)
         for category in self._framed_away(sentences, categories, reading):
@@ -187,17 +187,8 @@ class SafetyDetector:
         red_flags = tuple(f.concept.concept_id for f in reading.findings if f.live)
         if red_flags:
             categories.add(RED_FLAG_CATEGORY)
-        threshold = self.rulebook.model_threshold_when_explained if categories else self.rulebook.model_threshold
-        if (
-            reading.emergency_probability is not None
-            and reading.emergency_probability >= threshold
-            and not {self._base_level[c] for c in categories} & URGENT_LEVELS
-            and len(reading.normalised.split()) >= self.rulebook.model_min_words
-            and not self.rulebook.frame("SMALL_TALK").match(reading.normalised)
-            and self._model_may_read(sentences, resolved, reading)
-        ):
-            # The model read an emergency the lists did not name; never for a question whose every
-            # sentence is read about, hypothetical, over or a habit. When unsure between AMBER and RED: RED.
+        if self._model_reads_emergency(question, sentences, resolved, reading, categories):
+            # The model read an emergency the lists did not name. When unsure between AMBER and RED: RED.
             categories.add(RED_FLAG_CATEGORY)
         for category, score in reading.similarity.items():
             if category in categories or score < self.messages.categories[category].threshold:
@@ -208,6 +199,36 @@ class SafetyDetector:
                 continue
             categories.add(category)
         return self._assessment(frozenset(categories), frozenset(signals), red_flags)
+
+    def _model_reads_emergency(
+        self, question: str, sentences: list[str], resolved: list[bool], reading: Reading, categories: set[Category]
+    ) -> bool:
+        """Whether the triage model reads an emergency the lists found no urgent notice for: the whole
+        message, or (a long message can bury it) one of its live sentences on its own."""
+        book = self.rulebook
+        if (
+            reading.emergency_probability is None
+            or {self._base_level[c] for c in categories} & URGENT_LEVELS
+            or len(reading.normalised.split()) < book.model_min_words
+            or book.frame("SMALL_TALK").match(reading.normalised)
+            or not self._model_may_read(sentences, resolved, reading)
+        ):
+            return False
+        threshold = book.model_threshold_when_explained if categories else book.model_threshold
+        if reading.emergency_probability >= threshold:
+            return True
+        raw = self.red_flags.sentences(question)
+        if len(raw) < 2 or len(raw) != len(sentences) or self._embedder is None or self._triage_model is None:
+            return False
+        hypothetical = self.red_flags.frames["hypothetical"]
+        live = [
+            text for text, s, r in zip(raw, sentences, resolved)
+            if len(s.split()) >= book.model_sentence_min_words and self.red_flags.frame(s, len(s), r) == "live" and not hypothetical.search(s)
+        ]
+        if not live:
+            return False
+        vectors = unit_vectors(np.asarray(self._embedder.encode(live), dtype=np.float32))
+        return any(self._triage_model.probability(v) >= book.model_sentence_threshold for v in vectors)
 
     def _model_may_read(self, sentences: list[str], resolved: list[bool], reading: Reading) -> bool:
         """The model reads whole questions and cannot tell when something happened: it may add a notice
@@ -258,7 +279,7 @@ class SafetyDetector:
                 for s, r in zip(sentences, self.red_flags.resolved_from(sentences))
                 if category in analyse(self.rulebook, s, medicine_mentioned=mentioned).categories
             ]
-            if frames and all(frame in ("reported", "over") for frame in frames):
+            if frames and all(frame in ("reported", "policy", "over") for frame in frames):
                 away.append(category)
         return away
 

@@ -128,6 +128,8 @@ class Rulebook:
     model_threshold: float  # the triage model's P(emergency) above which RED is shown ([model])
     model_threshold_when_explained: float  # the same when the lists found a non-urgent category
     model_min_words: int  # shorter messages ("hi", "help") are left to the lists
+    model_sentence_threshold: float  # for one sentence of a longer message read on its own
+    model_sentence_min_words: int  # shorter sentences are not read on their own
 
     def frame(self, name: str) -> re.Pattern[str]:
         return self.frames[name]
@@ -288,11 +290,13 @@ class _Loader:
             model_threshold=self._threshold("threshold"),
             model_threshold_when_explained=self._threshold("threshold_when_explained"),
             model_min_words=int(self._get(self._table("model"), "min_words", "[model]", int)),
+            model_sentence_threshold=self._threshold("sentence_threshold"),
+            model_sentence_min_words=int(self._get(self._table("model"), "sentence_min_words", "[model]", int)),
         )
 
     def _threshold(self, key: str) -> float:
         table = self._table("model")
-        self._check_keys(table, {"threshold", "threshold_when_explained", "min_words"}, "[model]")
+        self._check_keys(table, {"threshold", "threshold_when_explained", "sentence_threshold", "sentence_min_words", "min_words"}, "[model]")
         value = float(self._get(table, key, "[model]", (int, float)))
         if not 0 < value < 1:
             raise self.error("[model]", f"{key} must be between 0 and 1")

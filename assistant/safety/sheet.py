@@ -53,8 +53,9 @@ def review_sheet(detector: SafetyDetector) -> str:
         "embedding, `triage_model.npz`, trained by `scripts/train_triage_model.py` on the emergency banks and "
         "every example on this sheet) shows the serious-reaction notice when it reads an emergency with "
         f"probability at least {book.model_threshold} ({book.model_threshold_when_explained} when a caution "
-        "such as dosing already applies) and the nearest training question is an emergency too; never when "
-        "every sentence is read about, hypothetical, over, a habit or a joke.",
+        "such as dosing already applies) and the nearest training question is an emergency too; one live "
+        f"sentence of a longer message may also be read on its own (at least {book.model_sentence_threshold}); "
+        "never when every sentence is read about, hypothetical, over, a habit or a joke.",
         "",
         "## 2. Situational rules",
         "",

@@ -26,7 +26,7 @@ RED_FLAGS_FILE = Path(__file__).with_name("red_flags.toml")
 _LAUGHING = str.maketrans({emoji: " lol " for emoji in "\U0001F602\U0001F923\U0001F480\U0001F606\U0001F605"})
 _REFERENCE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 _FRAME_KEYS = (
-    "hypothetical", "reported", "over", "habitual", "joking", "resolved", "wellness", "past_time", "so_far", "now", "resumes", "general_question", "person", "sentence_break",
+    "hypothetical", "reported", "policy", "over", "habitual", "joking", "resolved", "wellness", "past_time", "so_far", "now", "resumes", "general_question", "person", "sentence_break",
 )
 
 
@@ -60,7 +60,7 @@ class Finding:
     concept: Concept
     sentence: str
     live: bool  # happening now to someone: counts as an emergency
-    frame: str  # "live", or why not: "hypothetical", "reported", "over", "habitual", "joking", "general question"
+    frame: str  # "live", or why not: "hypothetical", "reported", "policy", "over", "habitual", "joking", "general question"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +177,8 @@ class RedFlags:
             return "hypothetical"
         if self._cue_holds("reported", before):
             return "reported"
+        if self.frames["policy"].search(sentence):
+            return "policy"
         if (self.frames["over"].search(sentence) and not has_now) or resolved_later:
             return "over"
         if self.frames["habitual"].search(sentence) and not has_now:
