@@ -33,7 +33,7 @@ from tests.test_safety import EMERGENCY_VARIANTS, NON_EMERGENCY_VARIANTS  # noqa
 
 BANKS = ["emergency-tune.jsonl", "emergency-tune2.jsonl", "emergency-blind.jsonl", "emergency-blind2.jsonl",
          "emergency-blind3.jsonl", "emergency-blind4.jsonl", "emergency-blind5.jsonl",
-         "emergency-blind6.jsonl", "emergency-blind7.jsonl", "emergency-blind8.jsonl"]
+         "emergency-blind6.jsonl", "emergency-blind7.jsonl", "emergency-blind8.jsonl", "emergency-blind9.jsonl"]
 C = 8.0
 
 

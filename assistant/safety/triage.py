@@ -173,12 +173,12 @@ class RedFlags:
         # "fine now", "cleared up now": the now-word there belongs to the story being over.
         has_now = bool(self.frames["now"].search(self.frames["over"].sub(" ", sentence)))
         window = " ".join(before.split()[-10:])
+        if self.frames["policy"].search(sentence):
+            return "policy"  # before "hypothetical": "what should staff do if a resident says ..."
         if self._cue_holds("hypothetical", window):
             return "hypothetical"
         if self._cue_holds("reported", before):
             return "reported"
-        if self.frames["policy"].search(sentence):
-            return "policy"
         if (self.frames["over"].search(sentence) and not has_now) or resolved_later:
             return "over"
         if self.frames["habitual"].search(sentence) and not has_now:
