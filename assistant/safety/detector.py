@@ -27,7 +27,7 @@ from assistant.safety.analysis import RuleAnalysis, analyse, levels
 from assistant.safety.messages import SafetyMessages
 from assistant.safety.rulebook import Rulebook
 from assistant.safety.text import Normaliser
-from assistant.safety.triage import Finding, RedFlags
+from assistant.safety.triage import TOLD_NOT_HAPPENING, Finding, RedFlags
 
 # Red flags, and emergencies only the triage model saw, are shown with the serious-reaction notice.
 RED_FLAG_CATEGORY = Category.SERIOUS_REACTION_NOW
@@ -88,6 +88,9 @@ class Reading:
     """Everything the detector read in one question (for tests, the review sheet and debugging)."""
 
     normalised: str
+    raw_sentences: tuple[str, ...]  # the question split into sentences (triage.RedFlags.sentences)
+    sentences: tuple[str, ...]  # the same, normalised
+    resolved: tuple[bool, ...]  # per sentence: this or a later one says the story ended well
     rules: RuleAnalysis
     findings: tuple[Finding, ...]
     similarity: dict[Category, float]
@@ -151,33 +154,37 @@ class SafetyDetector:
         mentioned = self.rulebook.frame("MEDICINE_MENTIONED")
         medicine_mentioned = bool(mentioned.search(text)) or any(mentioned.search(self.normalise(t)) for t in history[-5:])
         rules = analyse(self.rulebook, text, medicine_mentioned=medicine_mentioned)
-        sentences = [self.normalise(s) for s in self.red_flags.sentences(question)] or [text]
+        raw_sentences = self.red_flags.sentences(question) or [question]
+        sentences = [self.normalise(s) for s in raw_sentences]
+        resolved = self.red_flags.resolved_from(sentences)
         findings = tuple(self.red_flags.find(sentences, text))
-        framed = [self.red_flags.frame(s, len(s)) for s in sentences]
+        framed = [self.red_flags.frame(s, len(s), r) for s, r in zip(sentences, resolved)]
         person = self.rulebook.frame("PERSON_WORD")
         live = any(f == "live" for f in framed) and bool(person.search(text)) and not rules.informational
         probability = None
         if self._triage_model is not None and query_vector is not None:
             probability = self._triage_model.probability(unit_vectors(np.asarray(query_vector, dtype=np.float32).reshape(-1)))
-        return Reading(text, rules, findings, self.similarity_scores(question, query_vector), probability, live)
+        return Reading(
+            text, tuple(raw_sentences), tuple(sentences), tuple(resolved), rules, findings,
+            self.similarity_scores(question, query_vector), probability, live,
+        )
 
     def assess(self, question: str, history: Sequence[str] = (), query_vector: np.ndarray | None = None) -> SafetyAssessment:
         """The notices for `question` (see `read` for the arguments)."""
         reading = self.read(question, history, query_vector)
         categories = set(reading.rules.categories)
         signals = set(reading.rules.signals)
-        sentences = [self.normalise(s) for s in self.red_flags.sentences(question)] or [reading.normalised]
-        resolved = self.red_flags.resolved_from(sentences)
+        sentences, resolved = list(reading.sentences), list(reading.resolved)
         for signal in self.rulebook.signals:
             # A danger sign told of as read, heard, hypothetical or over escalates nothing.
             if signal.name in signals and signal.pattern is not None and len(sentences) > 1:
                 frames = [
                     self.red_flags.frame(s, m.end(), r) for s, r in zip(sentences, resolved) for m in [signal.pattern.search(s)] if m
                 ]
-                if frames and all(f in ("reported", "policy", "over", "hypothetical") for f in frames):
+                if frames and all(f in TOLD_NOT_HAPPENING | {"hypothetical"} for f in frames):
                     signals.discard(signal.name)
-        signals |= self._topic_only_by_sentence(sentences, reading)
-        for category in self._framed_away(sentences, categories, reading):
+        signals |= self._topic_only_by_sentence(reading)
+        for category in self._framed_away(categories, reading):
             replacement = self.rulebook.framed_away[category]
             if isinstance(replacement, Category):
                 categories.discard(category)
@@ -187,7 +194,7 @@ class SafetyDetector:
         red_flags = tuple(f.concept.concept_id for f in reading.findings if f.live)
         if red_flags:
             categories.add(RED_FLAG_CATEGORY)
-        if self._model_reads_emergency(question, sentences, resolved, reading, categories):
+        if self._model_reads_emergency(reading, categories):
             # The model read an emergency the lists did not name. When unsure between AMBER and RED: RED.
             categories.add(RED_FLAG_CATEGORY)
         for category, score in reading.similarity.items():
@@ -200,9 +207,7 @@ class SafetyDetector:
             categories.add(category)
         return self._assessment(frozenset(categories), frozenset(signals), red_flags)
 
-    def _model_reads_emergency(
-        self, question: str, sentences: list[str], resolved: list[bool], reading: Reading, categories: set[Category]
-    ) -> bool:
+    def _model_reads_emergency(self, reading: Reading, categories: set[Category]) -> bool:
         """Whether the triage model reads an emergency the lists found no urgent notice for: the whole
         message, or (a long message can bury it) one of its live sentences on its own."""
         book = self.rulebook
@@ -211,18 +216,17 @@ class SafetyDetector:
             or {self._base_level[c] for c in categories} & URGENT_LEVELS
             or len(reading.normalised.split()) < book.model_min_words
             or book.frame("SMALL_TALK").match(reading.normalised)
-            or not self._model_may_read(sentences, resolved, reading)
+            or not self._model_may_read(reading)
         ):
             return False
         threshold = book.model_threshold_when_explained if categories else book.model_threshold
         if reading.emergency_probability >= threshold:
             return True
-        raw = self.red_flags.sentences(question)
-        if len(raw) < 2 or len(raw) != len(sentences) or self._embedder is None or self._triage_model is None:
+        if len(reading.sentences) < 2 or self._embedder is None or self._triage_model is None:
             return False
         hypothetical = self.red_flags.frames["hypothetical"]
         live = [
-            text for text, s, r in zip(raw, sentences, resolved)
+            text for text, s, r in zip(reading.raw_sentences, reading.sentences, reading.resolved)
             if len(s.split()) >= book.model_sentence_min_words and self.red_flags.frame(s, len(s), r) == "live" and not hypothetical.search(s)
         ]
         if not live:
@@ -230,7 +234,7 @@ class SafetyDetector:
         vectors = unit_vectors(np.asarray(self._embedder.encode(live), dtype=np.float32))
         return any(self._triage_model.probability(v) >= book.model_sentence_threshold for v in vectors)
 
-    def _model_may_read(self, sentences: list[str], resolved: list[bool], reading: Reading) -> bool:
+    def _model_may_read(self, reading: Reading) -> bool:
         """The model reads whole questions and cannot tell when something happened: it may add a notice
         only when some sentence is live and not hypothetical anywhere in it, and when the lists did not
         already judge every symptom they saw to be read about, hypothetical or over."""
@@ -238,20 +242,21 @@ class SafetyDetector:
             return False
         hypothetical = self.red_flags.frames["hypothetical"]
         return any(
-            self.red_flags.frame(s, len(s), r) == "live" and not hypothetical.search(s) for s, r in zip(sentences, resolved)
+            self.red_flags.frame(s, len(s), r) == "live" and not hypothetical.search(s)
+            for s, r in zip(reading.sentences, reading.resolved)
         )
 
-    def _topic_only_by_sentence(self, sentences: list[str], reading: Reading) -> set[str]:
+    def _topic_only_by_sentence(self, reading: Reading) -> set[str]:
         """Topic-only signals read sentence by sentence: "does it cause suicidal thoughts? my gp said to
         watch my mood" asks about the word in one sentence and tells of nothing in the other."""
         found = set()
         for signal in self.rulebook.signals:
-            if not signal.informational_only_rules or signal.name in reading.rules.signals or len(sentences) < 2:
+            if not signal.informational_only_rules or signal.name in reading.rules.signals or len(reading.sentences) < 2:
                 continue
             owners = {r.category for r in self.rulebook.rules if r.name in signal.informational_only_rules}
             if not owners & reading.rules.categories:
                 continue
-            mentions = [analyse(self.rulebook, s) for s in sentences]
+            mentions = [analyse(self.rulebook, s) for s in reading.sentences]
             related = [m for m in mentions if m.categories & owners]
             if related and all(
                 m.informational and set(m.rules) & {r.name for r in self.rulebook.rules if r.category in owners}
@@ -266,7 +271,7 @@ class SafetyDetector:
         ends = [m.end() for r in self.rulebook.rules if r.category == category for m in [r.pattern.search(sentence)] if m]
         return min(ends, default=len(sentence))
 
-    def _framed_away(self, sentences: list[str], categories: set[Category], reading: Reading) -> list[Category]:
+    def _framed_away(self, categories: set[Category], reading: Reading) -> list[Category]:
         """Urgent categories the rules found only in sentences telling of something read, heard or over."""
         candidates = [c for c in self.rulebook.framed_away if c in categories]
         if not candidates:
@@ -276,10 +281,10 @@ class SafetyDetector:
         for category in candidates:
             frames = [
                 self.red_flags.frame(s, self._first_match(category, s), r)
-                for s, r in zip(sentences, self.red_flags.resolved_from(sentences))
+                for s, r in zip(reading.sentences, reading.resolved)
                 if category in analyse(self.rulebook, s, medicine_mentioned=mentioned).categories
             ]
-            if frames and all(frame in ("reported", "policy", "over") for frame in frames):
+            if frames and all(frame in TOLD_NOT_HAPPENING for frame in frames):
                 away.append(category)
         return away
 

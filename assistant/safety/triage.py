@@ -23,6 +23,8 @@ from assistant.records import Level
 from assistant.safety.rulebook import RulebookError
 
 RED_FLAGS_FILE = Path(__file__).with_name("red_flags.toml")
+# Frames in which something is told of but not happening: read or heard, a question of procedure, over.
+TOLD_NOT_HAPPENING = frozenset({"reported", "policy", "over"})
 _LAUGHING = str.maketrans({emoji: " lol " for emoji in "\U0001F602\U0001F923\U0001F480\U0001F606\U0001F605"})
 _REFERENCE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 _FRAME_KEYS = (
