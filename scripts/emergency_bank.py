@@ -2,63 +2,21 @@
 
     .venv/bin/python scripts/emergency_bank.py tests/data/emergency-tune.jsonl [--no-model] [--show]
 
-Each line of the bank: {"question", "expect": RED | POISON | CRISIS | none, "concept", "kind", "history"?}.
-An emergency is caught when its expected level is shown (POISON may also be shown as RED: the more
-urgent banner); a look-alike ("none") raises a false alarm when any RED, CRISIS or POISON is shown.
+How a bank is scored: assistant/safety/bank.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.config import Settings  # noqa: E402
-from assistant.records import URGENT_LEVELS, Level  # noqa: E402
 from assistant.safety import SafetyDetector  # noqa: E402
-
-ACCEPTED = {"RED": {Level.RED}, "POISON": {Level.POISON, Level.RED}, "CRISIS": {Level.CRISIS}}
-
-
-@dataclass(frozen=True)
-class BankResult:
-    recall: float
-    false_alarm_rate: float
-    emergencies: int
-    look_alikes: int
-    misses: list[dict]
-    false_alarms: list[dict]
-
-
-def read_bank(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def run_bank(detector: SafetyDetector, rows: list[dict]) -> BankResult:
-    misses, alarms, emergencies = [], [], 0
-    for row in rows:
-        shown = detector.assess(row["question"], row.get("history", [])).levels
-        if row["expect"] == "none":
-            if set(shown) & URGENT_LEVELS:
-                alarms.append({**row, "shown": [str(v) for v in shown]})
-        else:
-            emergencies += 1
-            if not set(shown) & ACCEPTED[row["expect"]]:
-                misses.append({**row, "shown": [str(v) for v in shown]})
-    look_alikes = len(rows) - emergencies
-    return BankResult(
-        recall=1 - len(misses) / max(1, emergencies),
-        false_alarm_rate=len(alarms) / max(1, look_alikes),
-        emergencies=emergencies,
-        look_alikes=look_alikes,
-        misses=misses,
-        false_alarms=alarms,
-    )
+from assistant.safety.bank import read_bank, run_bank  # noqa: E402
 
 
 def main() -> int:

@@ -8,8 +8,6 @@ data and is held to its examples here.
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -197,15 +195,12 @@ def test_a_dose_or_a_meal_in_the_message_never_turns_an_emergency_into_something
 
 @pytest.mark.parametrize("bank", ["emergency-tune.jsonl", "emergency-tune2.jsonl"])
 def test_tuning_banks_meet_the_targets_with_the_lists_alone(bank):
-    rows = [json.loads(line) for line in (DATA / bank).read_text().splitlines() if line.strip()]
-    accepted = {"RED": {Level.RED}, "POISON": {Level.POISON, Level.RED}, "CRISIS": {Level.CRISIS}}
-    emergencies = [r for r in rows if r["expect"] != "none"]
-    look_alikes = [r for r in rows if r["expect"] == "none"]
-    caught = sum(bool(set(DETECTOR.assess(r["question"], r.get("history", [])).levels) & accepted[r["expect"]]) for r in emergencies)
-    alarms = sum(DETECTOR.assess(r["question"], r.get("history", [])).emergency for r in look_alikes)
-    assert len(emergencies) >= 40 and len(look_alikes) >= 70
-    assert caught / len(emergencies) >= 0.98
-    assert alarms / len(look_alikes) <= 0.02
+    from assistant.safety.bank import read_bank, run_bank
+
+    result = run_bank(DETECTOR, read_bank(DATA / bank))
+    assert result.emergencies >= 40 and result.look_alikes >= 70
+    assert result.recall >= 0.98
+    assert result.false_alarm_rate <= 0.02
 
 
 def test_the_review_sheet_in_docs_is_the_one_the_data_gives(tmp_path):

@@ -6,7 +6,8 @@ must and must not fire; `baclofen-qa safety-sheet` prints them all as one review
 
 Modules, in the order data flows through them: text.py (normalisation) -> rulebook.py (rules.toml
 read and checked) -> analysis.py (rules applied, levels) and triage.py (red flags, read by sentence)
--> detector.py (the three readings together) ; messages.py (wording.toml) ; sheet.py (review sheet).
+-> detector.py (the three readings together) ; messages.py (wording.toml) ; sheet.py (review sheet) ;
+bank.py (scoring an emergency question bank).
 Callers import from `assistant.safety` only; its public face is pinned by a test.
 """
 

@@ -91,6 +91,8 @@ class Reading:
     raw_sentences: tuple[str, ...]  # the question split into sentences (triage.RedFlags.sentences)
     sentences: tuple[str, ...]  # the same, normalised
     resolved: tuple[bool, ...]  # per sentence: this or a later one says the story ended well
+    frames: tuple[str, ...]  # per sentence: how it reads as a whole (triage.RedFlags.frame)
+    open_to_model: tuple[bool, ...]  # per sentence: live, and not hypothetical anywhere in it
     rules: RuleAnalysis
     findings: tuple[Finding, ...]
     similarity: dict[Category, float]
@@ -115,6 +117,12 @@ class SafetyDetector:
         self.red_flags = RedFlags.load(self.rulebook.fragments_expanded)
         self.normaliser = Normaliser(vocabulary.spelled_out, self.rulebook.medicine_names)
         self._base_level = {c: spec.notice.level for c, spec in self.messages.categories.items()}
+        # Topic-only signals: the categories of their rules, and every rule of those categories.
+        self._topic_only: dict[str, tuple[set[Category], set[str]]] = {}
+        for signal in self.rulebook.signals:
+            if signal.informational_only_rules:
+                owners = {r.category for r in self.rulebook.rules if r.name in signal.informational_only_rules}
+                self._topic_only[signal.name] = (owners, {r.name for r in self.rulebook.rules if r.category in owners})
         self._example_matrix: np.ndarray | None = None
         self._triage_model = TriageModel.load(embedder) if embedder is not None else None
         if embedder is not None:
@@ -158,14 +166,16 @@ class SafetyDetector:
         sentences = [self.normalise(s) for s in raw_sentences]
         resolved = self.red_flags.resolved_from(sentences)
         findings = tuple(self.red_flags.find(sentences, text))
-        framed = [self.red_flags.frame(s, len(s), r) for s, r in zip(sentences, resolved)]
+        framed = tuple(self.red_flags.frame(s, len(s), r) for s, r in zip(sentences, resolved))
+        hypothetical = self.red_flags.frames["hypothetical"]
+        open_to_model = tuple(f == "live" and not hypothetical.search(s) for s, f in zip(sentences, framed))
         person = self.rulebook.frame("PERSON_WORD")
         live = any(f == "live" for f in framed) and bool(person.search(text)) and not rules.informational
         probability = None
         if self._triage_model is not None and query_vector is not None:
             probability = self._triage_model.probability(unit_vectors(np.asarray(query_vector, dtype=np.float32).reshape(-1)))
         return Reading(
-            text, tuple(raw_sentences), tuple(sentences), tuple(resolved), rules, findings,
+            text, tuple(raw_sentences), tuple(sentences), tuple(resolved), framed, open_to_model, rules, findings,
             self.similarity_scores(question, query_vector), probability, live,
         )
 
@@ -183,8 +193,13 @@ class SafetyDetector:
                 ]
                 if frames and all(f in TOLD_NOT_HAPPENING | {"hypothetical"} for f in frames):
                     signals.discard(signal.name)
-        signals |= self._topic_only_by_sentence(reading)
-        for category in self._framed_away(categories, reading):
+        needs_sentences = any(c in categories for c in self.rulebook.framed_away) or (
+            len(sentences) > 1 and any(owners & categories for owners, _ in self._topic_only.values())
+        )
+        mentioned = self.rulebook.frame("MEDICINE_MENTIONED").search(reading.normalised) is not None
+        by_sentence = [analyse(self.rulebook, s, medicine_mentioned=mentioned) for s in sentences] if needs_sentences else []
+        signals |= self._topic_only_by_sentence(reading, by_sentence)
+        for category in self._framed_away(categories, reading, by_sentence):
             replacement = self.rulebook.framed_away[category]
             if isinstance(replacement, Category):
                 categories.discard(category)
@@ -224,10 +239,9 @@ class SafetyDetector:
             return True
         if len(reading.sentences) < 2 or self._embedder is None or self._triage_model is None:
             return False
-        hypothetical = self.red_flags.frames["hypothetical"]
         live = [
-            text for text, s, r in zip(reading.raw_sentences, reading.sentences, reading.resolved)
-            if len(s.split()) >= book.model_sentence_min_words and self.red_flags.frame(s, len(s), r) == "live" and not hypothetical.search(s)
+            text for text, s, open_ in zip(reading.raw_sentences, reading.sentences, reading.open_to_model)
+            if open_ and len(s.split()) >= book.model_sentence_min_words
         ]
         if not live:
             return False
@@ -240,30 +254,19 @@ class SafetyDetector:
         already judge every symptom they saw to be read about, hypothetical or over."""
         if reading.findings and not any(f.live for f in reading.findings):
             return False
-        hypothetical = self.red_flags.frames["hypothetical"]
-        return any(
-            self.red_flags.frame(s, len(s), r) == "live" and not hypothetical.search(s)
-            for s, r in zip(reading.sentences, reading.resolved)
-        )
+        return any(reading.open_to_model)
 
-    def _topic_only_by_sentence(self, reading: Reading) -> set[str]:
+    def _topic_only_by_sentence(self, reading: Reading, by_sentence: list[RuleAnalysis]) -> set[str]:
         """Topic-only signals read sentence by sentence: "does it cause suicidal thoughts? my gp said to
         watch my mood" asks about the word in one sentence and tells of nothing in the other."""
         found = set()
-        for signal in self.rulebook.signals:
-            if not signal.informational_only_rules or signal.name in reading.rules.signals or len(reading.sentences) < 2:
+        for name, (owners, owner_rules) in self._topic_only.items():
+            if name in reading.rules.signals or len(reading.sentences) < 2 or not owners & reading.rules.categories:
                 continue
-            owners = {r.category for r in self.rulebook.rules if r.name in signal.informational_only_rules}
-            if not owners & reading.rules.categories:
-                continue
-            mentions = [analyse(self.rulebook, s) for s in reading.sentences]
-            related = [m for m in mentions if m.categories & owners]
-            if related and all(
-                m.informational and set(m.rules) & {r.name for r in self.rulebook.rules if r.category in owners}
-                <= signal.informational_only_rules
-                for m in related
-            ):
-                found.add(signal.name)
+            signal_rules = next(s.informational_only_rules for s in self.rulebook.signals if s.name == name)
+            related = [m for m in by_sentence if m.categories & owners]
+            if related and all(m.informational and set(m.rules) & owner_rules <= signal_rules for m in related):
+                found.add(name)
         return found
 
     def _first_match(self, category: Category, sentence: str) -> int:
@@ -271,18 +274,14 @@ class SafetyDetector:
         ends = [m.end() for r in self.rulebook.rules if r.category == category for m in [r.pattern.search(sentence)] if m]
         return min(ends, default=len(sentence))
 
-    def _framed_away(self, categories: set[Category], reading: Reading) -> list[Category]:
+    def _framed_away(self, categories: set[Category], reading: Reading, by_sentence: list[RuleAnalysis]) -> list[Category]:
         """Urgent categories the rules found only in sentences telling of something read, heard or over."""
-        candidates = [c for c in self.rulebook.framed_away if c in categories]
-        if not candidates:
-            return []
-        mentioned = self.rulebook.frame("MEDICINE_MENTIONED").search(reading.normalised) is not None
         away = []
-        for category in candidates:
+        for category in (c for c in self.rulebook.framed_away if c in categories):
             frames = [
                 self.red_flags.frame(s, self._first_match(category, s), r)
-                for s, r in zip(reading.sentences, reading.resolved)
-                if category in analyse(self.rulebook, s, medicine_mentioned=mentioned).categories
+                for s, r, found in zip(reading.sentences, reading.resolved, by_sentence)
+                if category in found.categories
             ]
             if frames and all(frame in TOLD_NOT_HAPPENING for frame in frames):
                 away.append(category)

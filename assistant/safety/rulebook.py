@@ -287,20 +287,24 @@ class _Loader:
             medicine_names=self.medicine_names,
             small_talk_max_words=int(self._get(limits, "small_talk_max_words", "[limits]", int)),
             framed_away=framed_away,
-            model_threshold=self._threshold("threshold"),
-            model_threshold_when_explained=self._threshold("threshold_when_explained"),
-            model_min_words=int(self._get(self._table("model"), "min_words", "[model]", int)),
-            model_sentence_threshold=self._threshold("sentence_threshold"),
-            model_sentence_min_words=int(self._get(self._table("model"), "sentence_min_words", "[model]", int)),
+            **self._model_settings(),
         )
 
-    def _threshold(self, key: str) -> float:
+    def _model_settings(self) -> dict[str, Any]:
+        """The [model] table: thresholds (probabilities) and minimum lengths (words)."""
         table = self._table("model")
-        self._check_keys(table, {"threshold", "threshold_when_explained", "sentence_threshold", "sentence_min_words", "min_words"}, "[model]")
-        value = float(self._get(table, key, "[model]", (int, float)))
-        if not 0 < value < 1:
-            raise self.error("[model]", f"{key} must be between 0 and 1")
-        return value
+        thresholds = ("threshold", "threshold_when_explained", "sentence_threshold")
+        lengths = ("min_words", "sentence_min_words")
+        self._check_keys(table, {*thresholds, *lengths}, "[model]")
+        settings: dict[str, Any] = {}
+        for key in thresholds:
+            value = float(self._get(table, key, "[model]", (int, float)))
+            if not 0 < value < 1:
+                raise self.error("[model]", f"{key} must be between 0 and 1")
+            settings[f"model_{key}"] = value
+        for key in lengths:
+            settings[f"model_{key}"] = self._get(table, key, "[model]", int)
+        return settings
 
     def _from_classes(self, table: Mapping[str, Any], where: str) -> str:
         names: list[str] = []
