@@ -33,13 +33,14 @@ from tests.test_safety import EMERGENCY_VARIANTS, NON_EMERGENCY_VARIANTS  # noqa
 
 BANKS = ["emergency-tune.jsonl", "emergency-tune2.jsonl", "emergency-blind.jsonl", "emergency-blind2.jsonl",
          "emergency-blind3.jsonl", "emergency-blind4.jsonl", "emergency-blind5.jsonl",
-         "emergency-blind6.jsonl", "emergency-blind7.jsonl", "emergency-blind8.jsonl", "emergency-blind9.jsonl"]
+         "emergency-blind6.jsonl", "emergency-blind7.jsonl", "emergency-blind8.jsonl", "emergency-blind9.jsonl",
+         "emergency-blind10.jsonl"]
 C = 8.0
 
 
-def training_questions(detector: SafetyDetector) -> list[tuple[str, bool]]:
+def training_questions(detector: SafetyDetector, banks: list[str] = BANKS) -> list[tuple[str, bool]]:
     rows: list[tuple[str, bool]] = []
-    for bank in BANKS:
+    for bank in banks:
         for line in (ROOT / "tests" / "data" / bank).read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
@@ -56,15 +57,19 @@ def training_questions(detector: SafetyDetector) -> list[tuple[str, bool]]:
     return rows
 
 
-def main() -> None:
+def fit(vectors: np.ndarray, labels: np.ndarray):
     from sklearn.linear_model import LogisticRegression  # training only; installed with sentence-transformers
 
+    return LogisticRegression(C=C, max_iter=5000, class_weight="balanced").fit(vectors, labels)
+
+
+def main() -> None:
     settings = Settings()
     embedder = load_embedder(settings.model)
     rows = training_questions(SafetyDetector(settings))
     vectors = embedder.encode([q for q, _ in rows])
     labels = np.array([y for _, y in rows])
-    model = LogisticRegression(C=C, max_iter=5000, class_weight="balanced").fit(vectors, labels)
+    model = fit(vectors, labels)
     np.savez(
         TRIAGE_MODEL_FILE,
         weights=model.coef_[0].astype(np.float32),
