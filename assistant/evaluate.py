@@ -32,6 +32,7 @@ from assistant.metrics import (
     summarize,
     summarize_by_tag,
 )
+from assistant.progress import open_progress
 from assistant.records import Answer, Document
 
 if TYPE_CHECKING:  # the engine is imported when something is run, not to read a question file
@@ -80,19 +81,26 @@ def read_questions(
     """Read and check a JSONL or CSV question file (CSV when the name ends in .csv) against the corpus documents.
 
     Raises:
-        QuestionFileError: the file cannot be read, holds no usable question, or has
-            problems and `skip_invalid` is False; `problems` lists them as "line N: ...".
+        QuestionFileError: the file cannot be read or parsed as a whole (missing, a folder, empty,
+            not UTF-8, broken CSV quoting: even with `skip_invalid`, since the lines after such a
+            fault cannot be trusted), holds no usable question, or has problems and `skip_invalid`
+            is False; `problems` lists them as "line N: ...".
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise QuestionFileError(f"Question file {path} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QuestionFileError(f"Cannot read question file {path} ({exc}).") from None
+    except IsADirectoryError:
+        raise QuestionFileError(f"Question file {path} is a folder; pass the .jsonl or .csv file itself.") from None
+    except OSError as exc:
+        raise QuestionFileError(f"Cannot read question file {path} ({exc.strerror or exc}).") from None
+    if not data:
+        raise QuestionFileError(f"Question file {path} is empty (0 bytes).")
+    text = _decode(data, path)
     fmt = "csv" if path.suffix.lower() == ".csv" else "jsonl"
     corpus = CorpusText({d.doc_id: d.text for d in documents})
-    found = parse_questions(text, fmt=fmt, corpus=corpus, max_question_chars=max_question_chars)
+    found = parse_questions(text, fmt=fmt, corpus=corpus, max_question_chars=max_question_chars, source=str(path))
     if found.problems and not skip_invalid:
         raise QuestionFileError(
             f"{path} has {len(found.problems)} problem(s); nothing was run. "
@@ -104,13 +112,35 @@ def read_questions(
     return found
 
 
-def parse_questions(text: str, *, fmt: str, corpus: CorpusText, max_question_chars: int) -> QuestionSet:
-    """Questions from the text of a question file ("jsonl" or "csv"), with every problem found."""
+def _decode(data: bytes, path: Path) -> str:
+    """UTF-8 text, a leading byte-order mark dropped (spreadsheets write one); else the line of the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise QuestionFileError(
+            f"Question file {path} is not UTF-8 text; nothing was run. Save it as UTF-8 (in a spreadsheet: "
+            "CSV UTF-8).",
+            [f"line {line}: byte 0x{data[exc.start]:02x} at column {column} is not UTF-8"],
+        ) from None
+
+
+def parse_questions(
+    text: str, *, fmt: str, corpus: CorpusText, max_question_chars: int, source: str = "The question file"
+) -> QuestionSet:
+    """Questions from the text of a question file ("jsonl" or "csv"), with every problem found.
+
+    Raises:
+        QuestionFileError: the CSV cannot be split into rows with confidence (broken quoting, a bad
+            header): no line after the fault could be trusted, so this is never skipped.
+    """
+    text = text.removeprefix("\ufeff")  # a byte-order mark is not part of the first column's name
     questions: list[LabelledQuestion] = []
     problems: list[str] = []
     first_line: dict[str, int] = {}
     skipped = 0
-    for line, record, errors in (_jsonl_records(text) if fmt == "jsonl" else _csv_records(text)):
+    for line, record, errors in (_jsonl_records(text) if fmt == "jsonl" else _csv_records(text, source)):
         question = None
         if not errors:
             question, errors = _to_question(record, line, corpus, max_question_chars)
@@ -141,45 +171,104 @@ def _jsonl_records(text: str) -> Iterator[tuple[int, dict, list[str]]]:
         yield number, value, []
 
 
-def _csv_records(text: str) -> Iterator[tuple[int, dict, list[str]]]:
-    """Rows as typed records: lists split on "|", booleans from true/false/yes/no/1/0, empty = not given."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _csv_records(text: str, source: str) -> Iterator[tuple[int, dict, list[str]]]:
+    """Rows as typed records: lists split on "|", booleans from true/false/yes/no/1/0, empty = not given.
+
+    A quote left open swallows the following lines into one value, and Python's csv module says
+    nothing (3 questions became 1). So the reader is strict (a closing quote must end its value,
+    the file must not end inside one), every row must have one value per column, and a value
+    running over several lines may not hold a line that reads as a row of its own.
+
+    Raises:
+        QuestionFileError: broken quoting or an unusable header (see `parse_questions`).
+    """
+    physical = io.StringIO(text, newline="").readlines()  # the lines csv.reader counts in line_num
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
     next_line = 1
-    try:
-        for row in reader:
-            line, next_line = next_line, reader.line_num + 1
-            if not any(cell.strip() for cell in row):
-                continue
-            if header is None:
-                header = [cell.strip().lower() for cell in row]
-                unknown = [name for name in header if name not in FIELDS]
-                missing = [name for name in ("id", "question") if name not in header]
-                errors = [f"unknown column {name!r}; known columns: {', '.join(FIELDS)}" for name in unknown]
-                errors += [f"missing column {name!r}" for name in missing]
-                if errors:
-                    yield line, {}, errors
-                    return  # without a usable header no row can be read
-                continue
-            if len(row) > len(header):
-                yield line, {}, [f"{len(row)} values but {len(header)} columns"]
-                continue
-            record: dict[str, Any] = {}
-            errors = []
-            for name, cell in zip(header, row):
-                cell = cell.strip()
-                if name in LIST_FIELDS:
-                    record[name] = [part.strip() for part in cell.split("|") if part.strip()]
-                elif name in BOOL_FIELDS:
-                    if cell.lower() in CSV_TRUE | CSV_FALSE or not cell:
-                        record[name] = (cell.lower() in CSV_TRUE) if cell else None
-                    else:
-                        errors.append(f"{name} must be true/false/yes/no/1/0 or empty, not {cell!r}")
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise QuestionFileError(
+                f"{source} is not valid CSV; nothing was run. "
+                'A quote inside a value must be doubled (""), and every opened quote closed.',
+                [_csv_fault(str(exc), next_line, reader.line_num)],
+            ) from None
+        line, last, next_line = next_line, reader.line_num, reader.line_num + 1
+        if not any(cell.strip() for cell in row):
+            continue
+        if header is None:
+            header = _csv_header(row, line, source)
+            continue
+        swallowed = _swallowed_row(physical, line, last, header) if last > line else None
+        if swallowed is not None:
+            raise QuestionFileError(
+                f"{source} is not valid CSV; nothing was run. Close the quote, or double a quote inside a value (\"\").",
+                [f"line {line}: a quoted value opened here runs to line {last} and swallows line {swallowed}, "
+                 f"which reads as a row of its own: {_short(physical[swallowed - 1].strip())!r}"],
+            )
+        if len(row) != len(header):
+            where = f" (this row runs from line {line} to {last}: is a quote on line {line} left open?)" if last > line else ""
+            yield line, {}, [f"{len(row)} values but {len(header)} columns{where}"]
+            continue
+        record: dict[str, Any] = {}
+        errors = []
+        for name, cell in zip(header, row):
+            cell = cell.strip()
+            if name in LIST_FIELDS:
+                record[name] = [part.strip() for part in cell.split("|") if part.strip()]
+            elif name in BOOL_FIELDS:
+                if cell.lower() in CSV_TRUE | CSV_FALSE or not cell:
+                    record[name] = (cell.lower() in CSV_TRUE) if cell else None
                 else:
-                    record[name] = cell or None
-            yield line, record, errors
-    except csv.Error as exc:
-        yield next_line, {}, [f"not valid CSV ({exc})"]
+                    errors.append(f"{name} must be true/false/yes/no/1/0 or empty, not {cell!r}")
+            else:
+                record[name] = cell or None
+        yield line, record, errors
+
+
+def _csv_header(row: list[str], line: int, source: str) -> list[str]:
+    header = [cell.strip().lower() for cell in row]
+    problems = [f"unknown column {name!r}; known columns: {', '.join(FIELDS)}" for name in header if name not in FIELDS]
+    problems += [f"column {name!r} appears more than once" for name in sorted(set(header)) if header.count(name) > 1]
+    problems += [f"missing column {name!r}" for name in ("id", "question") if name not in header]
+    if problems:
+        # Without a usable header no row can be read: fatal even with --skip-invalid.
+        raise QuestionFileError(f"{source} has no usable CSV header; nothing was run.", [f"line {line}: {p}" for p in problems])
+    return header
+
+
+def _csv_fault(message: str, start: int, stop: int) -> str:
+    """A csv.Error as a line a person can act on: where the value began, and where reading stopped."""
+    if "unexpected end of data" in message:
+        return f"line {start}: a quoted value opened here is never closed (the file ends inside it)"
+    if "field larger than field limit" in message:
+        return f"line {start}: a value starting here runs past {csv.field_size_limit()} characters; is a quote left open?"
+    if "expected after" in message:
+        opened = f" (the value began on line {start})" if stop > start else ""
+        return f"line {stop}: a closing quote is followed by more text{opened}; double a quote inside a value (\"\")"
+    return f"line {start}: {message}"
+
+
+def _swallowed_row(physical: Sequence[str], first: int, last: int, header: Sequence[str]) -> int | None:
+    """The first line inside a multi-line value (lines first+1..last) that reads as a complete row, or None.
+
+    Such a line has balanced quotes, one value per column, and an id-like first value (no spaces),
+    which a sentence continuing a long question almost never does; an unclosed quote produces
+    exactly that.
+    """
+    id_at = header.index("id")
+    for number in range(first + 1, last + 1):
+        raw = physical[number - 1].rstrip("\r\n")
+        if raw.count('"') % 2:
+            continue
+        cells = next(csv.reader([raw]), [])
+        if len(cells) == len(header) and cells[id_at].strip() and not any(c.isspace() for c in cells[id_at].strip()):
+            return number
+    return None
 
 
 def _to_question(
@@ -341,22 +430,23 @@ def run_questions(
 ) -> list[QuestionResult]:
     """Answer every question in batches (one embedding call per batch) and judge each answer.
 
-    `show_progress`: a tqdm bar on stderr; None shows it only on a terminal.
+    `show_progress`: progress on stderr, a bar on a terminal and plain lines elsewhere (a log must
+    show a long run moving too); None means shown, False hides it (calibration's inner runs).
     """
-    from tqdm import tqdm
-
     from assistant.engine import Question
 
     results: list[QuestionResult] = []
-    hidden = None if show_progress is None else not show_progress  # tqdm: None hides it off a terminal
-    with tqdm(total=len(questions), desc=label, unit="q", file=sys.stderr, disable=hidden) as bar:
+    progress = open_progress(len(questions), label, enabled=show_progress is not False, stream=sys.stderr)
+    try:
         for at in range(0, len(questions), batch_size):
             batch = questions[at:at + batch_size]
             started = time.perf_counter()
             answers = system.answer_batch([Question(q.text, q.history) for q in batch])
             mean_ms = (time.perf_counter() - started) * 1000 / len(batch)
             results.extend(judge(q, a, corpus, answer_latency_ms(a, mean_ms), about) for q, a in zip(batch, answers))
-            bar.update(len(batch))
+            progress.update(len(batch))
+    finally:
+        progress.close()
     return results
 
 
