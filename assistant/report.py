@@ -1,8 +1,8 @@
 """An evaluation run -> report.json, results.csv, report.md and two PNG plots, replaced as one unit.
 
-`check_output_folder` proves the folder writable before any work; `write_report` writes every
-file into a staging folder inside it and swaps them in together, undoing the swap if a step
-fails, so the folder holds all of the new report or all of the old one, never a mix.
+`check_output_folder` proves the folder writable before any work; `write_report` replaces the
+five files together (`assistant/output_folder.py`), so the folder holds all of the new report or
+all of the old one, never a mix.
 """
 
 from __future__ import annotations
@@ -11,21 +11,17 @@ import csv
 import hashlib
 import io
 import json
-import os
-import shutil
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
 from assistant.config import Settings
-from assistant.errors import OutputFolderError
 from assistant.evaluate import ConfigRun, EvalReport, QuestionResult
 from assistant.metrics import LOWER_IS_BETTER, hit_rank, metric_names
+from assistant.output_folder import probe_folder, replace_files
 from assistant.serialize import answer_to_dict
 
 REPORT_FILES = ("results.csv", "report.md", "scores.png", "hit_at_k.png", "report.json")
-STAGING_PREFIX = ".eval-tmp-"  # hidden, inside --out; left behind only by a killed run
 MAX_FAILURES = 15
 # Per metric: the count it is measured over, and what it means to a reader of report.md.
 METRIC_HELP = {
@@ -419,79 +415,21 @@ def plot_hit_at_k(runs: Sequence[ConfigRun], path: Path) -> None:
 
 
 def check_output_folder(out_dir: Path) -> None:
-    """Prove that `out_dir` can take the report by really writing a file there, before any work is done.
-
-    os.access is not proof: it says yes to root, and nothing about a full or read-only disk. Folders
-    created for the test are removed again, so a run stopped later (a bad question file, no model)
-    leaves nothing behind.
+    """Prove that `out_dir` can take the report (a real write), before any work is done.
 
     Raises:
         OutputFolderError: what is in the way, and what to do.
     """
-    out_dir = Path(out_dir).absolute()
-    _check_targets(out_dir)
-    created = _missing_folders(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(prefix=STAGING_PREFIX + "probe-", dir=out_dir)
-        try:
-            os.write(handle, b"can a report be written here?\n")
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-            os.unlink(probe)
-    except OSError as exc:
-        raise OutputFolderError(
-            f"Cannot write a report into {out_dir}: {_os_reason(exc)}. Nothing was run; "
-            "pick another --out or make that folder writable."
-        ) from None
-    finally:
-        _remove_empty(created)
+    probe_folder(Path(out_dir), REPORT_FILES)
 
 
 def write_report(report: EvalReport, out_dir: Path) -> list[Path]:
     """Write every report file into `out_dir`, replacing the previous report as one unit; returns their paths.
 
-    All files are written into a hidden staging folder inside `out_dir`, then swapped in: each old
-    file is moved into the staging folder and the new one into its place; if any step fails the old
-    files are moved back, so `out_dir` holds all of the new report or all of the old one. The staging
-    folder is inside `out_dir`, not beside it, so only `out_dir` must be writable (which
-    `check_output_folder` proved), and files there that are not part of the report are never
-    touched: --out may be a folder that holds other things.
-
     Raises:
         OutputFolderError: the report could not be written; the previous report, if any, is unchanged.
     """
-    out_dir = Path(out_dir).absolute()
-    _check_targets(out_dir)
-    created = _missing_folders(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
-    except OSError as exc:
-        _remove_empty(created)
-        raise OutputFolderError(f"Cannot write a report into {out_dir}: {_os_reason(exc)}.") from None
-    keep_staging = False
-    try:
-        new, old = staging / "new", staging / "old"
-        new.mkdir()
-        old.mkdir()
-        _write_files(report, new)
-        keep_staging = not _swap_in(new, old, out_dir)
-    except OSError as exc:
-        raise OutputFolderError(
-            f"Cannot write a report into {out_dir}: {_os_reason(exc)}. The previous report, if any, is unchanged."
-        ) from None
-    finally:
-        if not keep_staging:
-            shutil.rmtree(staging, ignore_errors=True)
-            _remove_empty(created)
-    if keep_staging:
-        raise OutputFolderError(
-            f"The report in {out_dir} could not be replaced and the previous one could not be put back; "
-            f"its files are in {staging / 'old'}."
-        )
-    return [out_dir / name for name in REPORT_FILES]
+    return replace_files(Path(out_dir), REPORT_FILES, lambda folder: _write_files(report, folder))
 
 
 def _write_files(report: EvalReport, folder: Path) -> None:
@@ -502,74 +440,3 @@ def _write_files(report: EvalReport, folder: Path) -> None:
     plot_hit_at_k(report.runs, folder / "hit_at_k.png")
     with open(folder / "report.json", "w", encoding="utf-8") as handle:
         json.dump(report_to_dict(report), handle, ensure_ascii=False, indent=1)
-    for name in REPORT_FILES:  # on disk before the swap: a crash after it must not leave empty files
-        with open(folder / name, "rb") as handle:
-            os.fsync(handle.fileno())
-
-
-def _swap_in(new: Path, old: Path, out_dir: Path) -> bool:
-    """Move the new files into `out_dir`, the old ones aside into `old`; undo it all if a step fails.
-
-    Returns False only when undoing failed too (the old files are then left in `old`); re-raises the
-    first failure otherwise.
-    """
-    moved_aside: list[str] = []  # names whose old file is now in `old`
-    placed: list[str] = []  # names whose new file is now in `out_dir`
-    try:
-        for name in REPORT_FILES:
-            target = out_dir / name
-            if target.is_symlink() or target.exists():
-                os.replace(target, old / name)
-                moved_aside.append(name)
-            os.replace(new / name, target)
-            placed.append(name)
-    except BaseException:  # also Ctrl-C: a half-swapped report is what this function exists to prevent
-        restored = True
-        for name in placed:
-            if name not in moved_aside:  # no such file before this run; the others are overwritten below
-                try:
-                    (out_dir / name).unlink()
-                except OSError:
-                    restored = False
-        for name in moved_aside:
-            try:
-                os.replace(old / name, out_dir / name)
-            except OSError:
-                restored = False
-        if not restored:
-            return False
-        raise
-    return True
-
-
-def _check_targets(out_dir: Path) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputFolderError(f"--out {out_dir} is a file; pass a folder for the report.")
-    above = next((p for p in out_dir.parents if p.exists()), None)
-    if above is not None and not above.is_dir():
-        raise OutputFolderError(f"--out {out_dir} is inside {above}, which is a file; pass a folder for the report.")
-    for name in REPORT_FILES:
-        target = out_dir / name
-        if target.exists() and not target.is_file():
-            raise OutputFolderError(
-                f"{target} is not a file, and the report writes a file of that name; "
-                "move it away or pass another --out. Nothing was run."
-            )
-
-
-def _missing_folders(folder: Path) -> list[Path]:
-    """`folder` and its parents that do not exist yet, deepest first."""
-    return [p for p in (folder, *folder.parents) if not p.exists()]
-
-
-def _remove_empty(folders: Sequence[Path]) -> None:
-    for folder in folders:  # deepest first; a folder something else wrote into meanwhile stays
-        try:
-            folder.rmdir()
-        except OSError:
-            return
-
-
-def _os_reason(exc: OSError) -> str:
-    where = f" ({exc.filename})" if exc.filename else ""
-    return f"{exc.strerror or exc}{where}"

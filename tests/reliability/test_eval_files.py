@@ -370,6 +370,7 @@ def test_progress_lines_come_every_5_percent_or_30_seconds_with_rate_and_time_le
     ]
 
 
+@pytest.mark.slow  # a child process: about 5 s
 def test_progress_shows_in_a_real_process_whose_stderr_is_a_pipe(tmp_path, corpus):
     """The whole command in a child process, stderr a pipe as under nohup or CI (the model replaced by the
     keyword embedder so the test stays fast)."""
