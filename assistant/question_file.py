@@ -160,28 +160,16 @@ def _csv_records(text: str, source: str) -> Iterator[tuple[int, dict, list[str]]
     Raises:
         QuestionFileError: broken quoting or an unusable header (see `parse_questions`).
     """
-    physical = io.StringIO(text, newline="").readlines()  # the lines csv.reader counts in line_num
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header: list[str] | None = None
-    next_line = 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise QuestionFileError(
-                f"{source} is not valid CSV; nothing was run. "
-                'A quote inside a value must be doubled (""), and every opened quote closed.',
-                [_csv_fault(str(exc), next_line, reader.line_num)],
-            ) from None
-        line, last, next_line = next_line, reader.line_num, reader.line_num + 1
-        if not any(cell.strip() for cell in row):
-            continue
-        if header is None:
-            header = _csv_header(row, line, source)
-            continue
-        swallowed = _swallowed_row(physical, line, last, header) if last > line else None
+    rows = _csv_rows(text, source)  # all of them first: the swallowed-row check compares ids
+    if not rows:
+        return
+    (header_line, _, header_row), rows = rows[0], rows[1:]
+    header = _csv_header(header_row, header_line, source)
+    id_at = header.index("id")
+    id_shapes = {_id_shape(row[id_at].strip()) for _, _, row in rows if len(row) > id_at and row[id_at].strip()}
+    physical = io.StringIO(text, newline="").readlines()  # numbered as csv.reader's line_num counts
+    for line, last, row in rows:
+        swallowed = _swallowed_row(physical, line, last, len(header), id_at, id_shapes) if last > line else None
         if swallowed is not None:
             raise QuestionFileError(
                 f"{source} is not valid CSV; nothing was run. Close the quote, or double a quote inside a value (\"\").",
@@ -208,6 +196,27 @@ def _csv_records(text: str, source: str) -> Iterator[tuple[int, dict, list[str]]
         yield line, record, errors
 
 
+def _csv_rows(text: str, source: str) -> list[tuple[int, int, list[str]]]:
+    """(first line, last line, values) of every non-blank row, header included, read strictly."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows = []
+    next_line = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return rows
+        except csv.Error as exc:
+            raise QuestionFileError(
+                f"{source} is not valid CSV; nothing was run. "
+                'A quote inside a value must be doubled (""), and every opened quote closed.',
+                [_csv_fault(str(exc), next_line, reader.line_num)],
+            ) from None
+        line, next_line = next_line, reader.line_num + 1
+        if any(cell.strip() for cell in row):
+            rows.append((line, reader.line_num, row))
+
+
 def _csv_header(row: list[str], line: int, source: str) -> list[str]:
     header = [cell.strip().lower() for cell in row]
     problems = [f"unknown column {name!r}; known columns: {', '.join(FIELDS)}" for name in header if name not in FIELDS]
@@ -231,22 +240,36 @@ def _csv_fault(message: str, start: int, stop: int) -> str:
     return f"line {start}: {message}"
 
 
-def _swallowed_row(physical: Sequence[str], first: int, last: int, header: Sequence[str]) -> int | None:
-    """The first line inside a multi-line value (lines first+1..last) that reads as a complete row, or None.
+def _swallowed_row(
+    physical: Sequence[str], first: int, last: int, n_columns: int, id_at: int, id_shapes: set[str]
+) -> int | None:
+    """The first line inside a multi-line value (lines first+1..last) that reads as a row of its own, or None.
 
-    Such a line has balanced quotes, one value per column, and an id-like first value (no spaces),
-    which a sentence continuing a long question almost never does; an unclosed quote produces
-    exactly that.
+    Such a line has balanced quotes, one value per column, and in the id column a value without
+    spaces shaped like an id of this file ("q12" like "q3", "kid-04" like "dose-11"): what an
+    unclosed quote swallows, and what a sentence continuing a long question almost never is.
     """
-    id_at = header.index("id")
     for number in range(first + 1, last + 1):
         raw = physical[number - 1].rstrip("\r\n")
         if raw.count('"') % 2:
             continue
         cells = next(csv.reader([raw]), [])
-        if len(cells) == len(header) and cells[id_at].strip() and not any(c.isspace() for c in cells[id_at].strip()):
+        if len(cells) != n_columns:
+            continue
+        qid = cells[id_at].strip()
+        if qid and not any(c.isspace() for c in qid) and _id_shape(qid) in id_shapes:
             return number
     return None
+
+
+def _id_shape(qid: str) -> str:
+    """Runs of digits as "0", runs of letters as "a", other characters kept: "q12" -> "a0", "kid-04" -> "a-0"."""
+    shape: list[str] = []
+    for char in qid:
+        kind = "0" if char.isdigit() else "a" if char.isalpha() else char
+        if not (shape and kind in "0a" and shape[-1] == kind):
+            shape.append(kind)
+    return "".join(shape)
 
 
 def _to_question(

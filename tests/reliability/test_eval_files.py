@@ -7,6 +7,7 @@ FakeEmbedder in place of the model, which is not what these tests are about).
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -14,6 +15,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import assistant.embedding
 import assistant.report
@@ -112,6 +115,8 @@ def test_broken_quoting_is_an_error_even_with_skip_invalid(tmp_path, documents):
 GOOD_CSV = {
     "quoted commas": ('id,question\nq1,"Can I drive, or cycle, on it?"\nq2,plain\n', ["Can I drive, or cycle, on it?", "plain"]),
     "doubled quotes": ('id,question\nq1,"What does ""as needed"" mean, exactly?"\n', ['What does "as needed" mean, exactly?']),
+    "a quoted answer over three lines": (
+        'id,question\nq1,"My doctor said:\nno, not yet\nis that right?"\n', ["My doctor said:\nno, not yet\nis that right?"]),
     "a question over two lines": (
         'id,question\nq1,"I take 10 mg, twice a day,\nand forgot one, is that bad?"\nq2,next\n',
         ["I take 10 mg, twice a day,\nand forgot one, is that bad?", "next"]),
@@ -126,6 +131,18 @@ def test_well_formed_csv_with_commas_quotes_and_line_breaks_still_reads(tmp_path
     path = write(tmp_path / "questions.csv", content)
     found = read(path, documents)
     assert [q.text for q in found.questions] == texts and found.problems == ()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1).map(str.strip).filter(bool),
+                min_size=1, max_size=8))
+def test_any_single_line_questions_written_by_a_csv_writer_read_back_exactly(tmp_path, documents, texts):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["id", "question", "tags"])
+    writer.writerows([f"q{n}", text, "t"] for n, text in enumerate(texts))
+    path = write(tmp_path / "questions.csv", buffer.getvalue())
+    assert [q.text for q in read(path, documents).questions] == texts
 
 
 def test_a_csv_row_with_too_few_values_is_reported(tmp_path, documents):
