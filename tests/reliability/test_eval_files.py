@@ -340,7 +340,7 @@ def test_the_writability_probe_leaves_no_folder_or_file_behind(tmp_path):
     assert list((tmp_path / "existing").iterdir()) == []
 
 
-def test_a_folder_where_a_report_file_goes_is_refused_by_the_writer_too(tmp_path):
+def test_the_probe_refuses_a_folder_where_a_report_file_goes(tmp_path):
     (tmp_path / "out" / "report.json").mkdir(parents=True)
     with pytest.raises(OutputFolderError, match="report.json is not a file"):
         assistant.report.check_output_folder(tmp_path / "out")
