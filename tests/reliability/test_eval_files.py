@@ -194,6 +194,11 @@ def test_a_question_file_that_is_not_there_or_holds_nothing_is_a_clear_error(tmp
         read(path, documents)
 
 
+def test_a_jsonl_file_with_a_byte_order_mark_reads_from_its_first_line(tmp_path, documents):
+    path = write(tmp_path / "q.jsonl", "\ufeff" + GOOD_JSONL)
+    assert [q.qid for q in read(path, documents).questions] == ["k1", "s1", "u1"]
+
+
 def test_a_jsonl_line_that_is_not_json_and_duplicate_ids_are_named_by_line(tmp_path, documents):
     path = write(tmp_path / "q.jsonl", GOOD_JSONL + '{"id": "k1", "question": "again"}\n{"id": "x", "question": "oops"\n')
     with pytest.raises(QuestionFileError) as raised:
