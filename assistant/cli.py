@@ -300,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
         "eval",
         help="answer a labelled question file and report metrics (report.json, results.csv, report.md, plots)",
         description="Answer every question of a JSONL or CSV file and measure the answers against its labels. "
-        "Writes report.json, results.csv, report.md, scores.png and hit_at_k.png into --out, atomically.",
+        "Writes report.json, results.csv, report.md, scores.png and hit_at_k.png into --out, replacing the "
+        "previous report as one unit (all new or all old). Progress goes to stderr (plain lines when not a terminal).",
         epilog="Metrics: hit@1 hit@3 mrr@5 ndcg@5 recall@k abstain wrong_abstain emergency_recall false_alarm "
         "verbatim top_passage_chars latency_p50_ms latency_p95_ms. Exit codes: 0 ok, 1 a --fail-under target "
         "missed (or an error), 2 bad input (the question file's problems are listed by line).",
@@ -327,7 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
         "wrong_abstain, false_alarm, top_passage_chars, latency_p50_ms, latency_p95_ms; repeatable",
     )
     evaluation.add_argument(
-        "--skip-invalid", action="store_true", help="skip invalid lines (counted and listed) instead of stopping"
+        "--skip-invalid", action="store_true",
+        help="skip invalid lines (counted and listed) instead of stopping; a file that cannot be split into lines "
+        "with confidence (broken CSV quoting or header, not UTF-8) still stops",
     )
     evaluation.set_defaults(handler=cmd_eval)
 

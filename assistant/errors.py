@@ -52,3 +52,7 @@ class QuestionFileError(AssistantError):
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or []
+
+
+class OutputFolderError(AssistantError):
+    """The folder given for a report cannot hold it; found before any work is done when possible."""

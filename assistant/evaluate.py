@@ -1,26 +1,21 @@
 """Batch evaluation: read a labelled question file, run it through one or more systems, judge every answer.
 
-The question file is JSONL or CSV with the keys `id`, `question`, `history`, `answerable`,
-`evidence`, `emergency`, `tags` (README, "Batch evaluation"). Every problem is reported with its
-line number before anything runs. Systems are the `Assistant` under a retrieval mode, or the
-naive baseline; each answers through `answer_batch`, so questions are embedded in batches.
+The question file is JSONL or CSV (`assistant/question_file.py`, re-exported here); every
+problem is reported with its line number before anything runs. Systems are the `Assistant` under
+a retrieval mode, or the naive baseline; each answers through `answer_batch`, so questions are
+embedded in batches.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
 from assistant.config import Settings
 from assistant.embedding import Embedder
-from assistant.errors import QuestionFileError
 from assistant.metrics import (
     CorpusText,
     Outcome,
@@ -32,225 +27,22 @@ from assistant.metrics import (
     summarize,
     summarize_by_tag,
 )
+from assistant.progress import open_progress
+from assistant.question_file import (  # re-exported ("as"): question files are read through this module
+    FIELDS as FIELDS,
+    LabelledQuestion,
+    QuestionSet,
+    parse_questions as parse_questions,
+    read_questions as read_questions,
+)
 from assistant.records import Answer, Document
 
 if TYPE_CHECKING:  # the engine is imported when something is run, not to read a question file
     from assistant.engine import Question
 
-FIELDS = ("id", "question", "history", "answerable", "evidence", "emergency", "medicine", "tags")
-LIST_FIELDS = ("history", "evidence", "tags")
-BOOL_FIELDS = ("answerable", "emergency")
 CONFIG_NAMES = ("default", "dense", "bm25", "hybrid", "naive")
 BATCH_SIZE = 32
 MAX_CURVE_K = 10
-CSV_TRUE = frozenset({"true", "yes", "1"})
-CSV_FALSE = frozenset({"false", "no", "0"})
-
-
-@dataclass(frozen=True, slots=True)
-class LabelledQuestion:
-    """One line of the question file. Labels are None when not given: no metric uses them."""
-
-    qid: str
-    text: str
-    history: tuple[str, ...]
-    answerable: bool | None
-    evidence: tuple[str, ...]
-    evidence_spans: tuple[Span, ...]  # every place any evidence string occurs in the corpus
-    emergency: bool | None
-    tags: tuple[str, ...]
-    line: int
-    medicine: str | None = None  # the medicine asked about (lower case); "" for none; None: not labelled
-
-
-@dataclass(frozen=True, slots=True)
-class QuestionSet:
-    questions: tuple[LabelledQuestion, ...]
-    problems: tuple[str, ...]  # "line N: ..." for each invalid line
-    skipped: int  # invalid lines left out (only with skip_invalid)
-
-
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def read_questions(
-    path: Path, documents: Sequence[Document], *, max_question_chars: int, skip_invalid: bool = False
-) -> QuestionSet:
-    """Read and check a JSONL or CSV question file (CSV when the name ends in .csv) against the corpus documents.
-
-    Raises:
-        QuestionFileError: the file cannot be read, holds no usable question, or has
-            problems and `skip_invalid` is False; `problems` lists them as "line N: ...".
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise QuestionFileError(f"Question file {path} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QuestionFileError(f"Cannot read question file {path} ({exc}).") from None
-    fmt = "csv" if path.suffix.lower() == ".csv" else "jsonl"
-    corpus = CorpusText({d.doc_id: d.text for d in documents})
-    found = parse_questions(text, fmt=fmt, corpus=corpus, max_question_chars=max_question_chars)
-    if found.problems and not skip_invalid:
-        raise QuestionFileError(
-            f"{path} has {len(found.problems)} problem(s); nothing was run. "
-            "Fix them, or pass --skip-invalid to leave those lines out.",
-            list(found.problems),
-        )
-    if not found.questions:
-        raise QuestionFileError(f"{path} holds no usable questions.", list(found.problems))
-    return found
-
-
-def parse_questions(text: str, *, fmt: str, corpus: CorpusText, max_question_chars: int) -> QuestionSet:
-    """Questions from the text of a question file ("jsonl" or "csv"), with every problem found."""
-    questions: list[LabelledQuestion] = []
-    problems: list[str] = []
-    first_line: dict[str, int] = {}
-    skipped = 0
-    for line, record, errors in (_jsonl_records(text) if fmt == "jsonl" else _csv_records(text)):
-        question = None
-        if not errors:
-            question, errors = _to_question(record, line, corpus, max_question_chars)
-        if question is not None and question.qid in first_line:
-            errors = [f"duplicate id {question.qid!r} (first on line {first_line[question.qid]})"]
-        if errors:
-            problems.extend(f"line {line}: {error}" for error in errors)
-            skipped += 1
-            continue
-        first_line[question.qid] = line
-        questions.append(question)
-    return QuestionSet(tuple(questions), tuple(problems), skipped)
-
-
-def _jsonl_records(text: str) -> Iterator[tuple[int, dict, list[str]]]:
-    # Split on "\n" only: str.splitlines would also cut at U+2028, which JSON strings may hold.
-    for number, raw in enumerate(text.split("\n"), 1):
-        if not raw.strip():
-            continue
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            yield number, {}, [f"not valid JSON ({exc.msg} at column {exc.colno})"]
-            continue
-        if not isinstance(value, dict):
-            yield number, {}, ["expected a JSON object {...}"]
-            continue
-        yield number, value, []
-
-
-def _csv_records(text: str) -> Iterator[tuple[int, dict, list[str]]]:
-    """Rows as typed records: lists split on "|", booleans from true/false/yes/no/1/0, empty = not given."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
-    next_line = 1
-    try:
-        for row in reader:
-            line, next_line = next_line, reader.line_num + 1
-            if not any(cell.strip() for cell in row):
-                continue
-            if header is None:
-                header = [cell.strip().lower() for cell in row]
-                unknown = [name for name in header if name not in FIELDS]
-                missing = [name for name in ("id", "question") if name not in header]
-                errors = [f"unknown column {name!r}; known columns: {', '.join(FIELDS)}" for name in unknown]
-                errors += [f"missing column {name!r}" for name in missing]
-                if errors:
-                    yield line, {}, errors
-                    return  # without a usable header no row can be read
-                continue
-            if len(row) > len(header):
-                yield line, {}, [f"{len(row)} values but {len(header)} columns"]
-                continue
-            record: dict[str, Any] = {}
-            errors = []
-            for name, cell in zip(header, row):
-                cell = cell.strip()
-                if name in LIST_FIELDS:
-                    record[name] = [part.strip() for part in cell.split("|") if part.strip()]
-                elif name in BOOL_FIELDS:
-                    if cell.lower() in CSV_TRUE | CSV_FALSE or not cell:
-                        record[name] = (cell.lower() in CSV_TRUE) if cell else None
-                    else:
-                        errors.append(f"{name} must be true/false/yes/no/1/0 or empty, not {cell!r}")
-                else:
-                    record[name] = cell or None
-            yield line, record, errors
-    except csv.Error as exc:
-        yield next_line, {}, [f"not valid CSV ({exc})"]
-
-
-def _to_question(
-    record: dict, line: int, corpus: CorpusText, max_question_chars: int
-) -> tuple[LabelledQuestion | None, list[str]]:
-    errors = []
-    unknown = sorted(set(record) - set(FIELDS))
-    if unknown:
-        errors.append(f"unknown field(s) {', '.join(unknown)}; known fields: {', '.join(FIELDS)}")
-    qid = record.get("id")
-    if isinstance(qid, int) and not isinstance(qid, bool):
-        qid = str(qid)
-    if isinstance(qid, str):
-        qid = qid.strip()
-    if qid is None or qid == "":
-        errors.append("missing id")
-    elif not isinstance(qid, str):
-        errors.append("id must be text")
-    text = record.get("question")
-    if text is None:
-        errors.append("missing question")
-    elif not isinstance(text, str):
-        errors.append("question must be text")
-    elif not text.strip():
-        errors.append("question is empty")
-    elif len(text.strip()) > max_question_chars:
-        errors.append(f"question is {len(text.strip())} characters long; the limit is {max_question_chars}")
-    lists = {}
-    for name in LIST_FIELDS:
-        value = record.get(name) or []
-        if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
-            errors.append(f"{name} must be a list of non-empty strings")
-            value = []
-        lists[name] = tuple(value)
-    flags = {}
-    for name in BOOL_FIELDS:
-        flags[name] = record.get(name)
-        if flags[name] is not None and not isinstance(flags[name], bool):
-            errors.append(f"{name} must be true, false or null")
-    medicine = record.get("medicine")
-    if medicine is not None and not isinstance(medicine, str):
-        errors.append("medicine must be text (a lower-case generic name) or empty")
-        medicine = None
-    answerable = flags["answerable"]
-    if lists["evidence"] and answerable is False:
-        errors.append("evidence is given but answerable is false")
-    elif lists["evidence"] and answerable is None:
-        answerable = True  # evidence says where the answer is: the question is answerable
-    spans: list[Span] = []
-    for n, evidence in enumerate(lists["evidence"], 1):
-        found = corpus.locate(evidence)
-        if not found:
-            errors.append(f"evidence {n} is not in the corpus (even with whitespace folded): {_short(evidence)!r}")
-        spans.extend(found)
-    if errors:
-        return None, errors
-    return (
-        LabelledQuestion(
-            qid=qid,
-            text=text.strip(),
-            history=lists["history"],
-            answerable=answerable,
-            evidence=lists["evidence"],
-            evidence_spans=tuple(spans),
-            emergency=flags["emergency"],
-            tags=lists["tags"],
-            line=line,
-            medicine=medicine.strip().lower() if isinstance(medicine, str) else None,
-        ),
-        [],
-    )
 
 
 class AnswersQuestions(Protocol):
@@ -341,22 +133,23 @@ def run_questions(
 ) -> list[QuestionResult]:
     """Answer every question in batches (one embedding call per batch) and judge each answer.
 
-    `show_progress`: a tqdm bar on stderr; None shows it only on a terminal.
+    `show_progress`: progress on stderr, a bar on a terminal and plain lines elsewhere (a log must
+    show a long run moving too); None means shown, False hides it (calibration's inner runs).
     """
-    from tqdm import tqdm
-
     from assistant.engine import Question
 
     results: list[QuestionResult] = []
-    hidden = None if show_progress is None else not show_progress  # tqdm: None hides it off a terminal
-    with tqdm(total=len(questions), desc=label, unit="q", file=sys.stderr, disable=hidden) as bar:
+    progress = open_progress(len(questions), label, enabled=show_progress is not False, stream=sys.stderr)
+    try:
         for at in range(0, len(questions), batch_size):
             batch = questions[at:at + batch_size]
             started = time.perf_counter()
             answers = system.answer_batch([Question(q.text, q.history) for q in batch])
             mean_ms = (time.perf_counter() - started) * 1000 / len(batch)
             results.extend(judge(q, a, corpus, answer_latency_ms(a, mean_ms), about) for q, a in zip(batch, answers))
-            bar.update(len(batch))
+            progress.update(len(batch))
+    finally:
+        progress.close()
     return results
 
 

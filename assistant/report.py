@@ -1,8 +1,8 @@
-"""An evaluation run -> report.json, results.csv, report.md and two PNG plots, written atomically.
+"""An evaluation run -> report.json, results.csv, report.md and two PNG plots, replaced as one unit.
 
-All files are written into a temporary folder next to the output folder and then moved in
-one by one with os.replace (report.json last), so an interrupted run leaves the previous
-report intact and no file is ever half written.
+`check_output_folder` proves the folder writable before any work; `write_report` replaces the
+five files together (`assistant/output_folder.py`), so the folder holds all of the new report or
+all of the old one, never a mix.
 """
 
 from __future__ import annotations
@@ -11,17 +11,14 @@ import csv
 import hashlib
 import io
 import json
-import os
-import shutil
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
 from assistant.config import Settings
-from assistant.errors import AssistantError
 from assistant.evaluate import ConfigRun, EvalReport, QuestionResult
 from assistant.metrics import LOWER_IS_BETTER, hit_rank, metric_names
+from assistant.output_folder import probe_folder, replace_files
 from assistant.serialize import answer_to_dict
 
 REPORT_FILES = ("results.csv", "report.md", "scores.png", "hit_at_k.png", "report.json")
@@ -418,43 +415,28 @@ def plot_hit_at_k(runs: Sequence[ConfigRun], path: Path) -> None:
 
 
 def check_output_folder(out_dir: Path) -> None:
-    """Refuse an output path that cannot hold a report, before any work is done. Creates nothing."""
-    out_dir = Path(out_dir).absolute()
-    if out_dir.exists() and not out_dir.is_dir():
-        raise AssistantError(f"--out {out_dir} is a file; pass a folder for the report.")
-    existing = next((p for p in (out_dir, *out_dir.parents) if p.exists()), None)
-    if existing is None or not os.access(existing, os.W_OK | os.X_OK):
-        raise AssistantError(f"Cannot write a report into {out_dir}: {existing} is not writable.")
+    """Prove that `out_dir` can take the report (a real write), before any work is done.
+
+    Raises:
+        OutputFolderError: what is in the way, and what to do.
+    """
+    probe_folder(Path(out_dir), REPORT_FILES)
 
 
 def write_report(report: EvalReport, out_dir: Path) -> list[Path]:
-    """Write every report file into `out_dir` atomically; returns their paths.
+    """Write every report file into `out_dir`, replacing the previous report as one unit; returns their paths.
 
     Raises:
-        AssistantError: the folder cannot be written (the previous report, if any, is untouched).
+        OutputFolderError: the report could not be written; the previous report, if any, is unchanged.
     """
-    out_dir = Path(out_dir)
-    parent = out_dir.absolute().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
-    except OSError as exc:
-        raise AssistantError(f"Cannot write a report into {out_dir} ({exc}).") from None
-    try:
-        (staging / "results.csv").write_text(results_csv(report.main), encoding="utf-8")
-        (staging / "report.md").write_text(render_markdown(report), encoding="utf-8")
-        main = report.main
-        plot_scores(main, None if main.name == "naive" else report.min_score, staging / "scores.png")
-        plot_hit_at_k(report.runs, staging / "hit_at_k.png")
-        with open(staging / "report.json", "w", encoding="utf-8") as handle:
-            json.dump(report_to_dict(report), handle, ensure_ascii=False, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for name in REPORT_FILES:  # report.json last: once it is new, everything is
-            os.replace(staging / name, out_dir / name)
-    except OSError as exc:
-        raise AssistantError(f"Cannot write a report into {out_dir} ({exc}).") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return [out_dir / name for name in REPORT_FILES]
+    return replace_files(Path(out_dir), REPORT_FILES, lambda folder: _write_files(report, folder))
+
+
+def _write_files(report: EvalReport, folder: Path) -> None:
+    (folder / "results.csv").write_text(results_csv(report.main), encoding="utf-8")
+    (folder / "report.md").write_text(render_markdown(report), encoding="utf-8")
+    main = report.main
+    plot_scores(main, None if main.name == "naive" else report.min_score, folder / "scores.png")
+    plot_hit_at_k(report.runs, folder / "hit_at_k.png")
+    with open(folder / "report.json", "w", encoding="utf-8") as handle:
+        json.dump(report_to_dict(report), handle, ensure_ascii=False, indent=1)
