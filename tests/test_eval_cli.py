@@ -82,7 +82,7 @@ def test_eval_writes_every_report_file(tmp_path, corpus, questions, fake_model, 
     markdown = (out_dir / "report.md").read_text(encoding="utf-8")
     assert "## Metrics" in markdown and "## By tag" in markdown and "## Worst failures" in markdown
     assert (out_dir / "scores.png").read_bytes().startswith(b"\x89PNG")
-    assert not list(tmp_path.glob(".report.tmp-*"))  # the staging folder is gone
+    assert not list(out_dir.glob(".eval-tmp-*"))  # the staging folder is gone
 
 
 def test_each_result_rebuilds_the_answer_as_ask_shows_it(tmp_path, corpus, questions, fake_model, capsys):
@@ -191,7 +191,7 @@ def test_an_interrupted_run_leaves_the_previous_report_intact(tmp_path, corpus, 
     code, _, _ = run_eval(capsys, tmp_path, corpus, questions, "-k", "2", "--out", out_dir)
     assert code == 130
     assert (out_dir / "report.json").read_bytes() == before
-    assert not list(tmp_path.glob(".report.tmp-*"))
+    assert not list(out_dir.glob(".eval-tmp-*"))
 
 
 @pytest.mark.slow
