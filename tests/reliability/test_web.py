@@ -127,6 +127,26 @@ def test_with_a_login_a_stranger_gets_no_description_of_the_api(login_server):
         assert '"/ask"' in user.get(base + "/", timeout=30).text
 
 
+@pytest.mark.slow
+@pytest.mark.browser
+def test_in_a_browser_the_login_form_still_leads_to_a_working_chat(login_server, browser):
+    """The emptied login page must still be Gradio's working login form."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(login_server.url)
+        page.get_by_label("username").fill(USER)
+        page.get_by_label("password").fill(PASSWORD)
+        page.get_by_role("button", name="Login").click()
+        box = page.locator("#bq-question textarea")
+        box.wait_for(state="visible", timeout=30_000)
+        box.fill("what are the side effects?")
+        box.press("Enter")
+        page.wait_for_selector("#bq-chat .bq-answer", timeout=30_000)
+    finally:
+        context.close()
+
+
 # --- Finding 9: password guessing ------------------------------------------------------------------
 
 
@@ -241,6 +261,32 @@ def test_a_chat_message_with_a_lone_surrogate_is_answered_with_an_explanation(op
     assert "not valid text" in history[-1]["content"][0]["text"]
     assert textbox.startswith("side effects \ufffd")  # kept in the box, as text the page can show
     assert all("\ud800" not in str(turn) for turn in history)
+
+
+# --- Load: memory held per API call ----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_many_api_calls_do_not_each_keep_a_session_in_memory():
+    """Every API call is a new Gradio session; the server keeps state for a bounded number of them.
+
+    Measured by `scripts/bench_load.py` as RSS (+64 MiB over 2,000 calls before the bound); here as
+    the number of sessions held, which RSS would only show through the noise of a test process.
+    """
+    from ui.app import SESSION_STATE_CAPACITY
+
+    server, demo = start_server(StubAssistant(), Settings())
+    try:
+        with httpx.Client(timeout=30) as client:
+            base = server.url.rstrip("/")
+            for _ in range(SESSION_STATE_CAPACITY + 100):
+                event_id = client.post(f"{base}/gradio_api/call/ask", json={"data": ["side effects?", []]}).json()[
+                    "event_id"
+                ]
+                client.get(f"{base}/gradio_api/call/ask/{event_id}")
+        assert len(demo.server_app.state_holder.session_data) <= SESSION_STATE_CAPACITY
+    finally:
+        demo.close()
 
 
 # --- Pure pieces ---------------------------------------------------------------------------------
