@@ -24,7 +24,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Sequence
 
 from starlette.middleware import Middleware
 
@@ -213,7 +213,9 @@ def _cookies(scope: Scope) -> dict[str, str]:
     return cookies
 
 
-async def _send_json(send: Send, status: int, content: dict[str, Any], headers: list[tuple[bytes, bytes]] = ()) -> None:
+async def _send_json(
+    send: Send, status: int, content: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
     body = json.dumps(content).encode("utf-8")
     await send(
         {
