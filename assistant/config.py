@@ -83,6 +83,12 @@ class Settings:
     concurrency_limit: int = 4
     auth_user: str = ""
     auth_password: str = ""
+    # Login throttling (only matters with a login set): password guessing is slowed by answering
+    # each failed login after login_failure_delay_seconds, and stopped by refusing every login
+    # from a client address for login_lockout_seconds once it has login_max_failures failures in a row.
+    login_max_failures: int = 5
+    login_lockout_seconds: float = 60.0
+    login_failure_delay_seconds: float = 1.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -116,6 +122,14 @@ class Settings:
             problems.append(f"port ({self.port}) must be between 1 and 65535")
         if self.concurrency_limit < 1:
             problems.append(f"concurrency_limit ({self.concurrency_limit}) must be at least 1")
+        if self.login_max_failures < 1:
+            problems.append(f"login_max_failures ({self.login_max_failures}) must be at least 1")
+        if not 0 < self.login_lockout_seconds <= 86_400:
+            problems.append(f"login_lockout_seconds ({self.login_lockout_seconds}) must be above 0 and at most 86400")
+        if not 0 <= self.login_failure_delay_seconds <= 30:
+            problems.append(
+                f"login_failure_delay_seconds ({self.login_failure_delay_seconds}) must be between 0 and 30"
+            )
         if bool(self.auth_user) != bool(self.auth_password):
             problems.append("auth_user and auth_password must be set together")
         if not self.emergency_number.strip():

@@ -3,7 +3,8 @@
 No retrieval or safety logic lives here. The functions above `build_app` are plain Python
 and testable without Gradio; `build_app` wires them to components, `launch_app` starts the
 server with the project's limits (127.0.0.1, no share link, queue with a concurrency limit,
-optional login).
+optional login, and `ui/web_guard.py` in front: no uploads, no API description for strangers,
+throttled logins). Every failure reaches an API client as a sentence, never as `"error": null`.
 
 Per-session state is only the chat history Gradio keeps for each browser tab; nothing is
 stored in module globals, so sessions never see each other's questions.
@@ -12,9 +13,12 @@ The chat shows every message with Markdown rendering off: replies are HTML built
 `ui/render.py` from escaped text, so user and corpus text stay inert.
 """
 
+import functools
 import html
+import inspect
+import logging
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence, TypeVar
 
 import gradio as gr
 
@@ -23,6 +27,9 @@ from assistant.errors import AssistantError, InvalidQuestionError
 from assistant.records import Answer, Document
 from assistant.serialize import answer_to_dict
 from ui.render import render_answer, render_documents, render_error, render_question, text_to_html
+from ui.web_guard import guard_middleware
+
+log = logging.getLogger(__name__)
 
 TITLE = "Baclofen questions"
 API_NAME = "ask"
@@ -131,8 +138,44 @@ def past_questions(history: Sequence[Any] | None) -> list[str]:
     return questions
 
 
+def text_problem(value: Any, what: str) -> str | None:
+    """Why `value` cannot be read as text (not a string, or not encodable as UTF-8), or None if it can.
+
+    Only types and encoding: how long a question or a history may be is the engine's to decide.
+    A lone UTF-16 surrogate (JSON "\\ud800") is valid JSON but not text; the tokenizer fails on it.
+    """
+    if not isinstance(value, str):
+        return f"{what} must be text (a string), not {_json_type(value)}."
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(value[exc.start])
+        return (
+            f"{what} contains a character that is not valid text (U+{code:04X}, a lone surrogate, "
+            f"at position {exc.start + 1}). Remove it or type the text again."
+        )
+    return None
+
+
+def shown_as_text(value: Any) -> str:
+    """`value` as text that can be sent back to the page: lone surrogates become U+FFFD (the JSON
+    encoder refuses them), anything that is not a string becomes ""."""
+    if not isinstance(value, str):
+        return ""
+    return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type, as an API user sent it."""
+    names = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+
 def respond(message: str, history: Sequence[Any] | None, assistant: AnswersQuestions) -> Reply:
     """Answer one chat message given the chat so far; problems become a friendly reply."""
+    problem = text_problem(message, "The question")
+    if problem:
+        return Reply(render_error(problem), accepted=False)
     try:
         answer = assistant.answer(message, past_questions(history))
     except InvalidQuestionError as exc:
@@ -150,11 +193,11 @@ def chat_turn(message: str, history: list | None, assistant: AnswersQuestions) -
     added, so it never becomes part of the history used for follow-ups. Blank input does nothing.
     """
     history = list(history or [])
-    if not (message or "").strip():
+    if isinstance(message, str) and not message.strip():
         return "", history
     reply = respond(message, history, assistant)
     if not reply.accepted:
-        return message, history + [{"role": "assistant", "content": reply.html}]
+        return shown_as_text(message), history + [{"role": "assistant", "content": reply.html}]
     return "", history + [
         {"role": "user", "content": render_question(message)},
         {"role": "assistant", "content": reply.html},
@@ -165,14 +208,21 @@ def ask_json(question: str, history: Sequence[str] | None, assistant: AnswersQue
     """The API: the JSON shape of `baclofen-qa ask --json` (see assistant/serialize.py).
 
     Raises:
-        gr.Error: the question is empty or too long, or the history is not a list of strings.
+        gr.Error: the question is not text, empty or too long, or the history is not a list of texts.
     """
+    problem = text_problem(question, "question")
+    if problem:
+        raise gr.Error(problem, print_exception=False)
     if history is None:
         history = []
     if not isinstance(history, (list, tuple)) or not all(isinstance(item, str) for item in history):
         raise gr.Error(
             "history must be a list of the earlier questions (strings), oldest first.", print_exception=False
         )
+    for number, item in enumerate(history, start=1):
+        problem = text_problem(item, f"history item {number}")
+        if problem:
+            raise gr.Error(problem, print_exception=False)
     try:
         answer = assistant.answer(question, list(history))
     except AssistantError as exc:
@@ -221,18 +271,75 @@ def about_panel(assistant: AnswersQuestions) -> str:
     return intro + ABOUT_LEGEND + render_documents(assistant.documents)
 
 
+# Gradio keeps a per-session copy of every component's config (about 33 KiB here) for its last
+# SESSION_STATE_CAPACITY sessions, and every API call is a new session: with Gradio's default (10,000)
+# the server grew by 64 MiB over 2,000 API calls and would reach about 330 MiB. This app keeps nothing
+# in session state (the chat history travels with each event), so evicting an old session loses nothing.
+SESSION_STATE_CAPACITY = 500
+INTERNAL_ERROR_MESSAGE = (
+    "Sorry, the assistant failed on this request (an internal error, recorded in the server log). "
+    "Please try again; if it keeps happening, tell whoever runs this server."
+)
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def explain_failures(handler: Handler) -> Handler:
+    """Every failure of an event handler reaches the client as a sentence.
+
+    Gradio sends `"error": null` for any exception other than `gr.Error` (show_error is off so that
+    internal details never reach a client). Expected problems are already `gr.Error`s or replies; this
+    is the last resort for a bug, so it catches everything and keeps the traceback in the server log.
+    """
+
+    @functools.wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception:  # noqa: BLE001 - the outermost boundary; see the docstring
+            log.exception("The %s handler failed", getattr(handler, "__name__", "event"))
+            raise gr.Error(INTERNAL_ERROR_MESSAGE, print_exception=False) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class ChatBlocks(gr.Blocks):
+    """`gr.Blocks` whose complaint about missing input values reaches the client as a message."""
+
+    def validate_inputs(self, block_fn: Any, inputs: list[Any]) -> None:
+        try:
+            super().validate_inputs(block_fn, inputs)
+        except ValueError:
+            # Gradio raises a plain ValueError here, which a client receives as `"error": null` and
+            # the server log as a traceback.
+            try:
+                names = ", ".join(inspect.signature(block_fn.fn).parameters)
+            except (TypeError, ValueError):
+                names = ""
+            wanted = f"{len(block_fn.inputs)} ({names})" if names else str(len(block_fn.inputs))
+            raise gr.Error(
+                f"This request sent {len(inputs)} input value(s); this endpoint needs {wanted}. "
+                "For /ask send [question, history], with [] as the history when there are no earlier questions.",
+                print_exception=False,
+            ) from None
+
+
 def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
     """The chat page and the `/ask` API endpoint, wired to one loaded assistant."""
 
+    @explain_failures
     def on_submit(message: str, history: list) -> tuple[str, list]:
         return chat_turn(message, history, assistant)
 
     def _example_handler(question: str):
+        @explain_failures
         def on_example(history: list) -> list:
             return chat_turn(question, history, assistant)[1]
 
         return on_example
 
+    @explain_failures
     def ask(question: str, history: list[str] | None = None) -> dict:
         """Answer a question about baclofen by quoting the documents verbatim, with safety notices.
 
@@ -244,7 +351,7 @@ def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
         """
         return ask_json(question, history, assistant)
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    with ChatBlocks(title=TITLE, analytics_enabled=False) as demo:
         gr.HTML(f"<h1>{html.escape(TITLE)}</h1>{notice_line(settings, assistant.documents)}", elem_id="bq-header")
         chatbot = gr.Chatbot(
             label="Conversation",
@@ -301,14 +408,28 @@ def launch_app(demo: gr.Blocks, settings: Settings, **overrides: Any):
     Returns what `gr.Blocks.launch` returns: (app, local_url, share_url).
     """
     auth = (settings.auth_user, settings.auth_password) if settings.auth_user and settings.auth_password else None
+    guard = guard_middleware(
+        max_failures=settings.login_max_failures,
+        lockout_seconds=settings.login_lockout_seconds,
+        failure_delay_seconds=settings.login_failure_delay_seconds,
+    )
     options: dict[str, Any] = dict(
         server_name=settings.host,
         server_port=settings.port,
         share=False,  # never a public *.gradio.live link
         auth=auth,
-        auth_message="Log in with the user name and password set in BACLOFEN_QA_AUTH_USER / BACLOFEN_QA_AUTH_PASSWORD."
+        auth_message=(
+            "Log in with the user name and password set in BACLOFEN_QA_AUTH_USER / BACLOFEN_QA_AUTH_PASSWORD. "
+            f"After {settings.login_max_failures} failed attempts, logins from your address are refused for "
+            f"{settings.login_lockout_seconds:g} seconds."
+        )
         if auth
         else None,
+        # WebGuard refuses uploads, hides the API description from strangers and throttles logins
+        # (ui/web_guard.py). FastAPI's own /openapi.json, served without login, lists every route.
+        app_kwargs={"middleware": [guard], "openapi_url": None},
+        max_file_size=0,  # a second lock on uploads, should a route escape the guard
+        state_session_capacity=SESSION_STATE_CAPACITY,
         ssr_mode=False,
         enable_monitoring=False,
         show_error=False,
