@@ -182,3 +182,41 @@ def test_an_emergency_buried_in_a_long_message_is_read_sentence_by_sentence(mode
     assert not SafetyDetector(Settings()).assess(question).emergency  # the lists alone miss it
     assert model_detector.read(question).emergency_probability < model_detector.rulebook.model_threshold
     assert model_detector.assess(question).levels[0] is Level.RED  # its last sentence, read on its own
+
+
+def test_the_model_drops_a_red_flag_it_is_sure_is_no_emergency_and_a_caution_stays_a_caution(model_detector):
+    """The lists read "swollen throat" as a red flag; the model, reading the whole question, is sure
+    it is a cold (rules.toml [model] veto_below)."""
+    question = "sore swollen throat from tonsillitis, can i take baclofen with my antibiotics"
+    assert SafetyDetector(Settings()).assess(question).emergency  # the lists alone raise RED
+    reading = model_detector.read(question)
+    assert reading.model_sure_not
+    assessment = model_detector.assess(question)
+    assert not assessment.emergency and not assessment.red_flags
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "my husband won't wake up and his lips are blue",
+        "my toddler swallowed some of my baclofen tablets",
+        "i took 20 of my baclofen on purpose",
+        "i want to end my life",
+    ],
+)
+def test_the_model_never_vetoes_a_plain_emergency(model_detector, question):
+    assert not model_detector.read(question).model_sure_not
+    assert model_detector.assess(question).emergency
+
+
+def test_a_crisis_notice_is_never_vetoed(real_embedder):
+    import dataclasses
+
+    from assistant.records import Level
+
+    question = "this pharmacy queue makes me want to die lol. can I get baclofen over the counter?"
+    detector = SafetyDetector(Settings(), real_embedder)
+    # A veto threshold no question escapes: the model is "sure" of everything it reads.
+    detector.rulebook = dataclasses.replace(detector.rulebook, model_veto_below=0.999)
+    assert detector.read(question).model_sure_not
+    assert Level.CRISIS in detector.assess(question).levels  # a wish to die is never argued away

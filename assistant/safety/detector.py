@@ -63,9 +63,20 @@ class TriageModel:
 
     def probability(self, unit_vector: np.ndarray) -> float:
         """P(emergency); 0 when the nearest training question is not an emergency (two readings agree)."""
-        if not self.labels[int(np.argmax(self.examples @ unit_vector))]:
+        if not self.nearest_is_emergency(unit_vector):
             return 0.0
+        return self.regression(unit_vector)
+
+    def regression(self, unit_vector: np.ndarray) -> float:
+        """The logistic regression's P(emergency) alone."""
         return float(1.0 / (1.0 + np.exp(-(float(self.weights @ unit_vector) + self.bias))))
+
+    def nearest_is_emergency(self, unit_vector: np.ndarray) -> bool:
+        return bool(self.labels[int(np.argmax(self.examples @ unit_vector))])
+
+    def sure_not_emergency(self, unit_vector: np.ndarray, below: float) -> bool:
+        """Both readings say "not an emergency": a look-alike nearest, and P(emergency) below `below`."""
+        return not self.nearest_is_emergency(unit_vector) and self.regression(unit_vector) < below
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +108,7 @@ class Reading:
     findings: tuple[Finding, ...]
     similarity: dict[Category, float]
     emergency_probability: float | None  # the triage model's, when it applies to the embedder
+    model_sure_not: bool  # the triage model is sure this is no emergency (rules.toml [model] veto_below)
     live: bool  # some sentence names a person or tells of something now, and none is framed away
 
 
@@ -117,6 +129,13 @@ class SafetyDetector:
         self.red_flags = RedFlags.load(self.rulebook.fragments_expanded)
         self.normaliser = Normaliser(vocabulary.spelled_out, self.rulebook.medicine_names)
         self._base_level = {c: spec.notice.level for c, spec in self.messages.categories.items()}
+        # What the triage model's veto removes: urgent categories other than CRISIS, and the signals that
+        # raise a caution to RED (a withdrawal caution stays a caution).
+        self._vetoable = {c for c, level in self._base_level.items() if level in URGENT_LEVELS and level is not Level.CRISIS}
+        self._vetoable_signals = {
+            s for e in self.rulebook.escalations
+            if e.level in URGENT_LEVELS and self._base_level[e.category] is not Level.CRISIS for s in e.signals
+        }
         # Topic-only signals: the categories of their rules, and every rule of those categories.
         self._topic_only: dict[str, tuple[set[Category], set[str]]] = {}
         for signal in self.rulebook.signals:
@@ -171,12 +190,14 @@ class SafetyDetector:
         open_to_model = tuple(f == "live" and not hypothetical.search(s) for s, f in zip(sentences, framed))
         person = self.rulebook.frame("PERSON_WORD")
         live = any(f == "live" for f in framed) and bool(person.search(text)) and not rules.informational
-        probability = None
+        probability, sure_not = None, False
         if self._triage_model is not None and query_vector is not None:
-            probability = self._triage_model.probability(unit_vectors(np.asarray(query_vector, dtype=np.float32).reshape(-1)))
+            unit = unit_vectors(np.asarray(query_vector, dtype=np.float32).reshape(-1))
+            probability = self._triage_model.probability(unit)
+            sure_not = self._triage_model.sure_not_emergency(unit, self.rulebook.model_veto_below)
         return Reading(
             text, tuple(raw_sentences), tuple(sentences), tuple(resolved), framed, open_to_model, rules, findings,
-            self.similarity_scores(question, query_vector), probability, live,
+            self.similarity_scores(question, query_vector), probability, sure_not, live,
         )
 
     def assess(self, question: str, history: Sequence[str] = (), query_vector: np.ndarray | None = None) -> SafetyAssessment:
@@ -220,6 +241,13 @@ class SafetyDetector:
                 # for information, or tells of something read, hypothetical or over.
                 continue
             categories.add(category)
+        if reading.model_sure_not:
+            # The lists saw an emergency the model is sure is not one ("I had chest pains back in 2019
+            # ... is baclofen OK with that history?"): RED and POISON go, a caution stays a caution.
+            # CRISIS stays: a wish to die is never argued away.
+            categories -= self._vetoable
+            signals -= self._vetoable_signals
+            red_flags = ()
         return self._assessment(frozenset(categories), frozenset(signals), red_flags)
 
     def _model_reads_emergency(self, reading: Reading, categories: set[Category]) -> bool:

@@ -130,6 +130,7 @@ class Rulebook:
     model_min_words: int  # shorter messages ("hi", "help") are left to the lists
     model_sentence_threshold: float  # for one sentence of a longer message read on its own
     model_sentence_min_words: int  # shorter sentences are not read on their own
+    model_veto_below: float  # below this P(emergency), with a look-alike nearest, the lists' RED/POISON is dropped
 
     def frame(self, name: str) -> re.Pattern[str]:
         return self.frames[name]
@@ -293,7 +294,7 @@ class _Loader:
     def _model_settings(self) -> dict[str, Any]:
         """The [model] table: thresholds (probabilities) and minimum lengths (words)."""
         table = self._table("model")
-        thresholds = ("threshold", "threshold_when_explained", "sentence_threshold")
+        thresholds = ("threshold", "threshold_when_explained", "sentence_threshold", "veto_below")
         lengths = ("min_words", "sentence_min_words")
         self._check_keys(table, {*thresholds, *lengths}, "[model]")
         settings: dict[str, Any] = {}
