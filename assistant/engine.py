@@ -73,8 +73,8 @@ def resolve_min_score(settings: Settings, index: LoadedIndex) -> tuple[float, st
     return DEFAULT_MIN_SCORE, "default"
 
 
-# Lone UTF-16 surrogates: JSON can carry them ("\\ud800"), no keyboard types them, and the model's
-# tokenizer cannot encode them.
+# Lone UTF-16 surrogates (U+D800 to U+DFFF): JSON can carry them as escapes, no keyboard types them,
+# and the model's tokenizer raises TypeError on them.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _NOT_TEXT = "The question contains characters that are not valid text (a broken encoding). Please type it again."
 
