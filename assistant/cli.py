@@ -128,14 +128,13 @@ def format_answer(answer, *, bold: bool = False) -> str:
 def cmd_ask(args: argparse.Namespace) -> int:
     import json
 
-    from assistant.engine import Assistant, validate_question
+    from assistant.engine import Assistant, validate_request
     from assistant.serialize import answer_to_dict
 
     settings = _settings(args, "top_k")
-    question = validate_question(args.question, settings)  # before loading anything: bad input fails fast
-    history = [validate_question(h, settings) for h in args.history]
+    request = validate_request(args.question, args.history, settings)  # before loading anything: bad input fails fast
     assistant = Assistant.load(settings, progress=_progress)
-    answer = assistant.answer(question, history)
+    answer = assistant.answer(request.text, request.history)
     if args.json:
         print(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=2))
     else:

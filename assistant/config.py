@@ -72,6 +72,24 @@ class Settings:
     default_medicine: str = ""
     max_question_chars: int = 1000
 
+    # Bounded work per request (one question, however it arrives: chat, API, CLI, evaluation).
+    # Earlier questions kept for follow-ups: only the most recent are read, because a follow-up leans on
+    # the last few ("and the serious ones?"), and a chat that has run for hours must keep answering.
+    max_history_turns: int = 20
+    # ... and at most this many of their characters (twenty questions of typical length; one
+    # maximum-length question always fits).
+    max_history_chars: int = 5000
+    # A request whose question and history together exceed this is refused, before anything is read:
+    # no chat typed by a person comes near it, and trimming a flood would still mean receiving it.
+    max_input_chars: int = 200_000
+    # Longer words are used as typed, never spell-corrected: no word of the documents or the vocabulary
+    # is this long, and looking up a word costs more the longer it is.
+    max_word_chars: int = 40
+    # A question still being worked on after this many milliseconds gets its safety notices and a
+    # "took too long" message instead of passages: one request must not hold a core for long
+    # (warm answers take about 25 ms; see README).
+    answer_budget_ms: int = 3000
+
     # Safety contacts: configuration, not code. Empty lines fall back to generic wording.
     emergency_number: str = "112"
     poison_line: str = ""
@@ -118,6 +136,20 @@ class Settings:
             problems.append(f"secondary_margin ({self.secondary_margin}) must not be negative")
         if not 1 <= self.max_question_chars <= 100_000:
             problems.append(f"max_question_chars ({self.max_question_chars}) must be between 1 and 100000")
+        if not 0 <= self.max_history_turns <= 1000:
+            problems.append(f"max_history_turns ({self.max_history_turns}) must be between 0 and 1000")
+        if not 0 <= self.max_history_chars <= 1_000_000:
+            problems.append(f"max_history_chars ({self.max_history_chars}) must be between 0 and 1000000")
+        if self.max_input_chars < self.max_question_chars:
+            problems.append(
+                f"max_input_chars ({self.max_input_chars}) must be at least max_question_chars ({self.max_question_chars})"
+            )
+        if self.max_input_chars > 10_000_000:
+            problems.append(f"max_input_chars ({self.max_input_chars}) must be at most 10000000")
+        if not 4 <= self.max_word_chars <= 100:
+            problems.append(f"max_word_chars ({self.max_word_chars}) must be between 4 and 100")
+        if not 10 <= self.answer_budget_ms <= 600_000:
+            problems.append(f"answer_budget_ms ({self.answer_budget_ms}) must be between 10 and 600000")
         if not 0 < self.port < 65536:
             problems.append(f"port ({self.port}) must be between 1 and 65535")
         if self.concurrency_limit < 1:

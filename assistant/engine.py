@@ -12,8 +12,9 @@ no conversation state (callers pass the history), so one instance serves every c
 
 from __future__ import annotations
 
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -30,7 +31,7 @@ from assistant.medicines import MedicineNames, mask_names, mask_pattern
 from assistant.records import Answer, Document
 from assistant.retrieval import Retriever
 from assistant.routing import MedicineRouter, Route, taken_together
-from assistant.safety import SafetyDetector
+from assistant.safety import SafetyAssessment, SafetyDetector
 from assistant.store import LoadedIndex, ensure_index, load_index
 from assistant.topics import NO_TOPIC, TopicDetector, TopicReading, emergency_topics, load_topics, shows_topic
 
@@ -55,6 +56,13 @@ class _Prepared:
     search: str  # what is embedded for retrieval and topic detection: the subject's names masked
 
 
+# Shown instead of passages when a question ran out of time (Settings.answer_budget_ms).
+OVER_BUDGET_MESSAGE = (
+    "Sorry, this question took too long to answer, so nothing is quoted. "
+    "Please try again, or ask a shorter question."
+)
+
+
 def resolve_min_score(settings: Settings, index: LoadedIndex) -> tuple[float, str]:
     """The abstention threshold and where it came from: the setting, this corpus's calibration, or the default."""
     if settings.min_score is not None:
@@ -65,10 +73,18 @@ def resolve_min_score(settings: Settings, index: LoadedIndex) -> tuple[float, st
     return DEFAULT_MIN_SCORE, "default"
 
 
+# Lone UTF-16 surrogates (U+D800 to U+DFFF): JSON can carry them as escapes, no keyboard types them,
+# and the model's tokenizer raises TypeError on them.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_TEXT = "The question contains characters that are not valid text (a broken encoding). Please type it again."
+
+
 def validate_question(text: object, settings: Settings) -> str:
     """The question without surrounding whitespace; raises InvalidQuestionError when unusable."""
     if not isinstance(text, str):
         raise InvalidQuestionError("The question must be text.")
+    if _LONE_SURROGATE.search(text):
+        raise InvalidQuestionError(_NOT_TEXT)
     cleaned = text.strip()
     if not cleaned:
         raise InvalidQuestionError("The question is empty. Type a question about the medicine.")
@@ -78,6 +94,47 @@ def validate_question(text: object, settings: Settings) -> str:
             "Please ask a shorter question."
         )
     return cleaned
+
+
+def validate_request(question: object, history: object, settings: Settings) -> Question:
+    """The question and the part of the history that is read: the one check of every entry point
+    (chat, `/ask` API, CLI, evaluation), so that every request does bounded work.
+
+    Too much history is trimmed, not refused: only the most recent turns are kept, at most
+    `max_history_turns` of them and `max_history_chars` characters. Follow-ups lean on the last few
+    questions, and the chat sends its whole history with every question, so refusing would leave a
+    long chat unable to ask anything. Blank earlier questions are skipped.
+
+    Raises:
+        InvalidQuestionError: the question is unusable (see `validate_question`), the history is not a
+            list of texts, or question and history together pass `max_input_chars`.
+    """
+    if history is None:
+        history = ()
+    if isinstance(history, (str, bytes)) or not isinstance(history, Sequence):
+        raise InvalidQuestionError("The history must be a list of the earlier questions (texts), oldest first.")
+    if not all(isinstance(h, str) for h in history):
+        raise InvalidQuestionError("Every earlier question in the history must be text.")
+    # Counted before anything is read, so an oversized request costs one pass over its lengths.
+    total = (len(question) if isinstance(question, str) else 0) + sum(len(h) for h in history)
+    if total > settings.max_input_chars:
+        raise InvalidQuestionError(
+            f"The question and the conversation before it are too long ({total:,} characters; the limit is "
+            f"{settings.max_input_chars:,}). Please start a new conversation."
+        )
+    text = validate_question(question, settings)
+    kept: list[str] = []
+    used = 0
+    for earlier in reversed(history):
+        if not earlier or earlier.isspace():
+            continue
+        if len(kept) == settings.max_history_turns or used + len(earlier) > settings.max_history_chars:
+            break
+        if _LONE_SURROGATE.search(earlier):
+            raise InvalidQuestionError(_NOT_TEXT.replace("The question", "An earlier question"))
+        kept.append(earlier)
+        used += len(earlier)
+    return Question(text, tuple(reversed(kept)))
 
 
 def _one_blas_thread() -> None:
@@ -99,7 +156,9 @@ class Assistant:
         self.embedder = embedder
         self.index = index
         dictionary = embedder.known_words() if hasattr(embedder, "known_words") else frozenset()
-        self.lexicon = Lexicon([f"{c.section}\n{c.text}" for c in index.chunks], dictionary=dictionary)
+        self.lexicon = Lexicon(
+            [f"{c.section}\n{c.text}" for c in index.chunks], dictionary=dictionary, max_word_chars=settings.max_word_chars
+        )
         self.router = MedicineRouter(
             self.documents,
             MedicineNames.load(),
@@ -147,27 +206,37 @@ class Assistant:
         return tuple(self.index.documents.values())
 
     def answer(self, question: str, history: Sequence[str] = ()) -> Answer:
-        """Answer one question; `history` holds the user's earlier questions, oldest first."""
-        return self.answer_batch([Question(question, tuple(history))])[0]
+        """Answer one question; `history` holds the user's earlier questions, oldest first.
+
+        Raises:
+            InvalidQuestionError: see `validate_request`.
+        """
+        return self.answer_batch([Question(question, history)])[0]  # type: ignore[arg-type]  # validated there
 
     def answer_batch(self, questions: Sequence[Question]) -> list[Answer]:
-        """Answer many questions, embedding all their texts in one batch (used by evaluation)."""
-        started = time.perf_counter()
-        prepared = [self._prepare(q) for q in questions]
-        prepared_ms = (time.perf_counter() - started) * 1000
+        """Answer many questions, embedding all their texts in one batch (used by evaluation).
+
+        Each question is held to `answer_budget_ms` on its own: its preparation, its share of the
+        model call, its safety assessment.
+        """
+        valid = [validate_request(q.text, q.history, self.settings) for q in questions]  # all, before any work
+        prepared, prepared_ms = [], []
+        for question in valid:
+            started = time.perf_counter()
+            prepared.append(self._prepare(question))
+            prepared_ms.append((time.perf_counter() - started) * 1000)
 
         # One model call for everything: the search texts and the raw questions (for safety).
         started = time.perf_counter()
         texts = list(dict.fromkeys([p.search for p in prepared] + [p.text for p in prepared]))
         vectors = dict(zip(texts, self.embedder.encode(texts)))
-        embed_ms = (time.perf_counter() - started) * 1000
+        embed_share_ms = (time.perf_counter() - started) * 1000 / max(1, len(questions))
 
-        share_ms = (prepared_ms + embed_ms) / max(1, len(questions))
-        return [self._answer_one(p, vectors, share_ms) for p in prepared]
+        return [self._answer_one(p, vectors, ms + embed_share_ms) for p, ms in zip(prepared, prepared_ms)]
 
     def _prepare(self, question: Question) -> _Prepared:
-        text = validate_question(question.text, self.settings)
-        history = tuple(h for h in question.history if isinstance(h, str) and h.strip())
+        """Everything before the model call, for a question `validate_request` returned."""
+        text, history = question.text, question.history
         condensed = condense_query(text, history, self.lexicon)
         route = self.router.route(text, history)
         masked = mask_names(condensed, route.mask)
@@ -218,6 +287,10 @@ class Assistant:
         safety = self.safety.assess(prepared.text, prepared.history, query_vector=vectors[prepared.text])
         small_talk = self.safety.is_small_talk(prepared.text) and not safety.notices
         safety_ms = (time.perf_counter() - started) * 1000
+        if shared_ms + safety_ms > self.settings.answer_budget_ms:
+            # Out of time: the safety notices are computed (an emergency banner is never dropped for
+            # time), retrieval is not started.
+            return self._over_budget(prepared, safety, shared_ms, safety_ms)
 
         started = time.perf_counter()
         vector = vectors[prepared.search]
@@ -278,3 +351,21 @@ class Assistant:
                 "total": shared_ms + safety_ms + retrieve_ms,
             },
         )
+
+    def _over_budget(self, prepared: _Prepared, safety: SafetyAssessment, shared_ms: float, safety_ms: float) -> Answer:
+        """The answer of a question whose time ran out before retrieval: its notices, no passages."""
+        spent_ms = shared_ms + safety_ms
+        answer = compose_answer(
+            question=prepared.text,
+            condensed_query=prepared.condensed,
+            passages=(),
+            safety=safety,
+            messages=self.messages,
+            documents=self.documents,
+            reason=f"over the time budget ({spent_ms:.0f} ms; answer_budget_ms is {self.settings.answer_budget_ms})",
+            not_found=NotFound(medicine=prepared.route.medicine),
+            timings_ms={"prepare_embed": shared_ms, "safety": safety_ms, "retrieve": 0.0, "total": spent_ms},
+        )
+        if answer.kind != "not_found":
+            return answer  # an urgent notice or a crisis reply: it says what to do
+        return replace(answer, message=OVER_BUDGET_MESSAGE)

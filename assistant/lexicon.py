@@ -114,13 +114,16 @@ class Lexicon:
         chunk_texts: Sequence[str],
         vocabulary: Vocabulary | None = None,
         dictionary: frozenset[str] = frozenset(),
+        max_word_chars: int = 40,
     ) -> None:
         """Args:
         chunk_texts: the indexed texts (their words are "covered").
         vocabulary: lay terms, drug classes and filler words (default: vocabulary.toml).
         dictionary: correctly spelt English words, never "corrected" (e.g. the model's tokenizer words).
+        max_word_chars: longer words are used as typed, never corrected (Settings.max_word_chars).
         """
         self.vocabulary = vocabulary or Vocabulary.load()
+        self.max_word_chars = max_word_chars
         self.dictionary = dictionary
         self.stemmer = Stemmer.Stemmer("english")
         counts: Counter[str] = Counter()
@@ -156,9 +159,18 @@ class Lexicon:
     def stems(self, tokens: Iterable[str]) -> list[str]:
         return self.stemmer.stemWords(list(tokens))
 
-    @lru_cache(maxsize=4096)
     def correct(self, word: str) -> str:
-        """The known word closest to `word` (edit distance 1 for short words, 2 for long), or `word`."""
+        """The known word closest to `word` (edit distance 1 for short words, 2 for long), or `word`.
+
+        Words longer than `max_word_chars` are returned as typed, before the cache: a pasted run of
+        letters is no typo of a real word, and the cache must not keep megabyte-long keys alive.
+        """
+        if len(word) > self.max_word_chars:
+            return word
+        return self._correct(word)
+
+    @lru_cache(maxsize=4096)
+    def _correct(self, word: str) -> str:
         if word in self.corpus_words or len(word) < 4 or word.isdigit() or word in STOPWORDS:
             return word
         if word in self._known:

@@ -5,6 +5,11 @@ A misspelling and the word it stands for share a deletion variant ("siezure" and
 give "sezure"), so looking a word up costs a few dozen dictionary probes instead of a comparison
 with every known word; the edit distance then ranks the few candidates found. Pure functions and
 one read-only index: no files, no globals.
+
+Looking a word up is bounded whatever its length: a word more than `depth` letters longer than the
+longest target cannot share a deletion variant with any target, so it is not expanded at all (the
+deletion variants of a 1,000-letter word are half a million strings of 1,000 letters: seconds and
+hundreds of megabytes for one word).
 """
 
 from __future__ import annotations
@@ -53,7 +58,9 @@ class DeleteIndex:
 
     def __init__(self, targets: Iterable[str], depth: int | Callable[[str], int]) -> None:
         self._targets: dict[str, set[str]] = {}
+        self.longest = 0  # the longest target's length: longer words are only looked up when within reach
         for target in targets:
+            self.longest = max(self.longest, len(target))
             for variant in deletions(target, depth(target) if callable(depth) else depth):
                 self._targets.setdefault(variant, set()).add(target)
 
@@ -61,8 +68,12 @@ class DeleteIndex:
         """Targets sharing a deletion variant with `word` (up to `depth` deletions of `word`).
 
         Candidates only: rank them with `edit_distance` and keep those within the edits allowed.
+        A word more than `depth` letters longer than every target has none, and costs nothing.
         """
         found: set[str] = set()
+        if len(word) - depth > self.longest:
+            # Every variant of `word` keeps at least len(word) - depth letters; no target variant has that many.
+            return found
         for variant in deletions(word, depth):
             found |= self._targets.get(variant, set())
         return found

@@ -120,7 +120,9 @@ class Normaliser:
         found = self._corrected.get(token)
         if found is None:
             found = self._correct(token)
-            if len(self._corrected) < 20_000:  # bounded: a flood of random words must not grow memory
+            # Bounded: a flood of random words must not grow memory, nor must one pasted megabyte-long
+            # "word" (never corrected, so nothing to remember) stay alive as a key.
+            if len(self._corrected) < 20_000 and len(token) <= MAX_CORRECTED_LENGTH:
                 self._corrected[token] = found
         return found
 
