@@ -544,8 +544,7 @@ def _check_vectors(path: Path, index) -> None:
     """Refuse vectors that are not finite or longer than unit length: scores must stay within [-1, 1]."""
     if index.ntotal == 0:
         return
-    vectors = index.reconstruct_n(0, index.ntotal)
-    norms = np.linalg.norm(vectors, axis=1)
+    norms = np.linalg.norm(index.reconstruct_n(0, index.ntotal).astype(np.float64), axis=1)  # float64: no overflow
     if not np.all(np.isfinite(norms)) or float(norms.max()) > MAX_VECTOR_NORM:
         raise IndexCorruptError(
             f"{path} holds vectors that are not unit length or not finite, so its scores cannot be trusted. "
