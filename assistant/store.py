@@ -44,7 +44,7 @@ import numpy as np
 from assistant.chunking import chunk_text
 from assistant.config import Settings
 from assistant.embedding import Embedder
-from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, ModelLoadError
 from assistant.ingest import Corpus, corpus_fingerprints, load_corpus
 from assistant.medicines import NAMES_FILE, MedicineNames, detect_medicines, mask_names, mask_pattern
 from assistant.records import Chunk, Document
@@ -266,6 +266,8 @@ def check_index(settings: Settings) -> list[str]:
         if build is None:
             return [f"no index in {settings.index_dir}"]
         manifest = read_manifest(build)
+        if manifest.get("format_version") != FORMAT_VERSION:  # older builds have no checksums to verify
+            return manifest_differences(manifest, expected_manifest(settings, current_fingerprints(settings)))
         damage = verify_build(build, manifest)
     except IndexCorruptError as exc:
         return [f"the index is damaged: {exc}"]
@@ -395,6 +397,12 @@ def build_index(
             show_progress=True,
         )
 
+        for what, vectors in (("chunk", chunk_vectors), ("sentence", sentence_vectors)):
+            if len(vectors) and not _sane_norms(vectors):
+                raise ModelLoadError(
+                    f"The model {settings.model} returned {what} vectors that are not unit length or not finite; "
+                    "nothing was written. Check the model files (--model)."
+                )
         faiss = _faiss()
         staging = index_dir / f".tmp-build-{uuid.uuid4().hex[:8]}"
         staging.mkdir(parents=True)
@@ -496,6 +504,12 @@ def _load_index(settings: Settings, check: bool) -> LoadedIndex:
         raise IndexNotFoundError(f"No index in {settings.index_dir}. Build it first: baclofen-qa index")
     try:
         manifest = read_manifest(build)
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"The index in {settings.index_dir} was built by another version of baclofen-qa (index format "
+                f"{manifest.get('format_version')}, this version reads {FORMAT_VERSION}). Rebuild it: baclofen-qa index",
+                [f"index format {manifest.get('format_version')} != {FORMAT_VERSION}"],
+            )
         problems, contents = _read_and_verify(build, manifest)
     except IndexCorruptError:
         if not build.exists() or _pointed_name(settings.index_dir) != build.name:
@@ -540,12 +554,14 @@ def _load_index(settings: Settings, check: bool) -> LoadedIndex:
     return LoadedIndex(build, manifest, documents, chunks, chunk_index, sentence_index, sentences)
 
 
+def _sane_norms(vectors: np.ndarray) -> bool:
+    norms = np.linalg.norm(np.asarray(vectors, dtype=np.float64), axis=1)  # float64: huge values do not overflow
+    return bool(np.all(np.isfinite(norms)) and norms.max() <= MAX_VECTOR_NORM)
+
+
 def _check_vectors(path: Path, index) -> None:
     """Refuse vectors that are not finite or longer than unit length: scores must stay within [-1, 1]."""
-    if index.ntotal == 0:
-        return
-    norms = np.linalg.norm(index.reconstruct_n(0, index.ntotal).astype(np.float64), axis=1)  # float64: no overflow
-    if not np.all(np.isfinite(norms)) or float(norms.max()) > MAX_VECTOR_NORM:
+    if index.ntotal and not _sane_norms(index.reconstruct_n(0, index.ntotal)):
         raise IndexCorruptError(
             f"{path} holds vectors that are not unit length or not finite, so its scores cannot be trusted. "
             "Rebuild it: baclofen-qa index --rebuild"

@@ -232,12 +232,16 @@ def test_kill_9_at_random_points_of_builds_always_leaves_a_complete_index(toy_se
     write_corpus(toy_settings.corpus_dir, documents)
     build_index(toy_settings, fake_embedder)
     rng = random.Random(10)
+    completed, left_half_written = 0, 0
     for attempt in range(20):
         builder = start_build_loop(toy_settings.corpus_dir, toy_settings.index_dir)
         time.sleep(rng.uniform(0.0, 1.5))
         builder.send_signal(signal.SIGKILL)
         builder.wait()
+        completed += len(builder.stdout.read().splitlines())
+        left_half_written += any(p.name.startswith(".tmp-build-") for p in toy_settings.index_dir.iterdir())
         assert_a_complete_index(toy_settings)
+    print(f"20 kills after {completed} completed builds; {left_half_written} left a half-written build behind")
     report = ensure_index(toy_settings, lambda: fake_embedder)
     assert_a_complete_index(toy_settings)
     assert check_index(toy_settings) == []
@@ -259,6 +263,7 @@ def test_kill_9_of_the_real_index_command_leaves_the_old_or_the_new_index(tmp_pa
 
     settings = Settings(corpus_dir=corpus, index_dir=index_dir)
     rng = random.Random(8)
+    outcomes = []
     for version in range(4):
         text = f"Version {version}: baclofen can make you drowsy.\n"
         (corpus / "a.txt").write_text(text)
@@ -272,6 +277,8 @@ def test_kill_9_of_the_real_index_command_leaves_the_old_or_the_new_index(tmp_pa
         reasons = check_index(settings)
         assert reasons in ([], ["changed file a.txt"])  # the new complete index, or the old complete one
         assert (reasons == []) == (index.documents["a.txt"].text == text)
+        outcomes.append("new" if reasons == [] else "old")
+    print(f"a full run took {full:.1f} s; after each kill the index was: {', '.join(outcomes)}")
 
 
 # Finding 11b: an empty or missing corpus, before the model loads ----------------------------------------
@@ -301,3 +308,34 @@ def test_an_empty_or_missing_corpus_is_reported_before_the_model_loads(tmp_path,
     assert ("No readable documents" if corpus_state != "missing" else "does not exist") in err
     if corpus_state == "only unreadable files":
         assert "bad.html: is HTML nested deeper than" in err and "binary.txt: looks like a binary file" in err
+
+
+class ScalingEmbedder:
+    """A broken model: right directions, wrong lengths (what a damaged model file can produce)."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
+
+    def encode(self, texts, *, show_progress=False):
+        return self.inner.encode(texts) * np.float32(1e20)
+
+
+def test_a_model_returning_vectors_that_are_not_unit_length_writes_nothing(toy_settings, fake_embedder):
+    from assistant.errors import ModelLoadError
+
+    with pytest.raises(ModelLoadError, match="not unit length"):
+        build_index(toy_settings, ScalingEmbedder(fake_embedder))
+    assert not toy_settings.index_dir.exists() or builds(toy_settings.index_dir) == []
+
+
+def test_an_index_of_the_previous_format_is_rebuilt_not_called_damaged(toy_settings, fake_embedder):
+    built = build_index(toy_settings, fake_embedder)
+    manifest_path = built.path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = 2
+    manifest.pop("checksums", None)
+    manifest_path.write_text(json.dumps(manifest))
+    assert check_index(toy_settings) == [f"index format 2 != {assistant.store.FORMAT_VERSION}"]
+    with pytest.raises(IndexMismatchError, match="another version"):
+        load_index(toy_settings, check=False)
+    assert ensure_index(toy_settings, lambda: fake_embedder).rebuilt
