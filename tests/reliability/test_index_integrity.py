@@ -250,7 +250,7 @@ def test_kill_9_at_random_points_of_builds_always_leaves_a_complete_index(toy_se
     assert report.documents == 36
 
 
-@pytest.mark.slow  # starts the real command with the real model several times (about 30 s each here)
+@pytest.mark.slow  # starts the real command with the real model seven times (10-30 s each here)
 def test_kill_9_of_the_real_index_command_leaves_the_old_or_the_new_index(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", {"a.txt": "Baclofen can make you drowsy. Do not drive.\n"})
     index_dir = tmp_path / "index"
@@ -264,13 +264,20 @@ def test_kill_9_of_the_real_index_command_leaves_the_old_or_the_new_index(tmp_pa
     settings = Settings(corpus_dir=corpus, index_dir=index_dir)
     rng = random.Random(8)
     outcomes = []
-    for version in range(4):
+    for version in range(6):
         text = f"Version {version}: baclofen can make you drowsy.\n"
         (corpus / "a.txt").write_text(text)
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 1.1) * full)  # mostly late: embedding, writing and switching
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if version % 2 == 0:
+            time.sleep(rng.uniform(0.1, 0.9) * full)  # while the model loads or the corpus is read
+        else:
+            # Once embedding starts, 1-2.5 s here cover embedding, writing, switching, cleaning up and exiting.
+            while (line := process.stderr.readline()) and not line.startswith("Embedding"):
+                pass
+            time.sleep(rng.uniform(0.0, 2.5))
         process.send_signal(signal.SIGKILL)
         process.wait()
+        process.stderr.close()
         index = load_index(settings, check=False)
         assert assistant.store.verify_build(index.path, index.manifest) == []
         assert_records_what_it_embedded(index)
