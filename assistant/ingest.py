@@ -18,12 +18,12 @@ import hashlib
 import io
 import json
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.config import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_HTML_DEPTH
 from assistant.errors import CorpusError, EmptyCorpusError
+from assistant.html_text import HtmlTooDeepError, html_to_text  # html_to_text: re-exported, its old home
 from assistant.records import DOCUMENT_KINDS, Document
 
 log = logging.getLogger(__name__)
@@ -36,16 +36,6 @@ SIDECAR_SUFFIX = ".meta.json"
 # Files that describe the folder (where its documents came from, their licences), not documents.
 FOLDER_NOTES = frozenset({"SOURCES", "README", "LICENSE", "LICENCE"})
 META_KEYS = {"title", "source", "reviewed", "notes", "kind", "medicines", "published", "licence"}
-
-# HTML elements that are page furniture, not content.
-HTML_DROP = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "button", "iframe", "svg", "template")
-HTML_DROP_ROLES = ("navigation", "banner", "contentinfo")
-HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-HTML_BLOCKS = {
-    "p", "div", "section", "article", "main", "blockquote", "pre", "address", "figure", "figcaption",
-    "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "dt", "dd", "table", "tr", "br", "hr", "li",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class SkippedFile:
@@ -233,7 +223,10 @@ def read_document(
         if suffix in TEXT_SUFFIXES:
             text, found_title = _read_text_file(source.raw)
         elif suffix in HTML_SUFFIXES:
-            text, found_title = html_to_text(_decode(source.raw), max_depth=max_html_depth)
+            try:
+                text, found_title = html_to_text(_decode(source.raw), max_depth=max_html_depth)
+            except HtmlTooDeepError as exc:
+                raise _UnreadableError(str(exc)) from None
         else:
             text, found_title = _read_pdf(source.raw)
     except _UnreadableError as exc:
@@ -318,165 +311,3 @@ def _read_pdf(raw: bytes) -> tuple[str, str]:
         raise _UnreadableError(f"is not a readable PDF ({exc})") from None
     return "\n\n".join(p for p in pages if p), title
 
-
-
-
-def html_to_text(html: str, *, max_depth: int = DEFAULT_MAX_HTML_DEPTH) -> tuple[str, str]:
-    """Readable text of an HTML page, keeping its structure as lines, and the page title.
-
-    Scripts, styles and navigation are dropped. Headings become Markdown heading lines ("## ..."), list
-    items become "• item" lines, table rows become "cell | cell" lines, and paragraphs are
-    separated by blank lines, so the chunker sees the same structure as in a text file.
-
-    The tree is walked with an explicit stack and dropped elements are skipped, not removed: time is
-    linear in the page size and no nesting depth can exhaust Python's recursion limit.
-
-    Raises:
-        _UnreadableError: the page nests elements deeper than `max_depth`.
-    """
-    from bs4 import BeautifulSoup, Tag
-
-    too_deep = _UnreadableError(f"is HTML nested deeper than {max_depth} levels (the limit max_html_depth)")
-    try:
-        soup = BeautifulSoup(html, "html.parser")
-        title = ""
-        if soup.title and soup.title.string:
-            title = soup.title.string.strip()
-    except RecursionError:
-        raise too_deep from None
-    body = soup.body or soup
-    out = _TextBuilder()
-    # Each entry: a node to visit with its depth, or a break to emit once a block's children are done.
-    stack: list = [(child, 1) for child in reversed(body.contents)]
-    while stack:
-        node, depth = stack.pop()
-        if node is _LINE_BREAK or node is _BLOCK_BREAK:
-            out.emit_break(blank=node is _BLOCK_BREAK)
-            continue
-        if not isinstance(node, Tag):
-            if _is_text(node):
-                out.add_text(re.sub(r"\s+", " ", str(node)))
-            continue
-        if _is_dropped(node):
-            continue
-        if depth > max_depth:
-            raise too_deep
-        name = node.name
-        children = [(child, depth + 1) for child in reversed(node.contents)]
-        if name == "br":
-            out.emit_break(blank=False)
-        elif name == "li":
-            out.emit_break(blank=False)
-            out.add("• ")
-            stack.append((_LINE_BREAK, depth))
-            stack.extend(children)
-        elif name == "tr":
-            out.emit_break(blank=False)
-            cells = [_visible_text(cell) for cell in _visible_tags(node, ("td", "th"))]
-            out.add(" | ".join(cells))
-            out.emit_break(blank=False)
-        elif name in HTML_HEADINGS:
-            # Marked as a Markdown heading, so the chunker knows it from the tag, not by guessing.
-            out.emit_break()
-            out.add("#" * int(name[1]) + " ")
-            stack.append((_BLOCK_BREAK, depth))
-            stack.extend(children)
-        elif name in HTML_BLOCKS:
-            out.emit_break()
-            stack.append((_BLOCK_BREAK, depth))
-            stack.extend(children)
-        else:
-            stack.extend(children)
-    first_h1 = next(_visible_tags(body, ("h1",)), None) if not title else None
-    if first_h1 is not None:
-        title = _visible_text(first_h1)
-    lines = [line.strip(" \t") for line in out.text().split("\n")]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return text + "\n", title
-
-
-_LINE_BREAK = object()
-_BLOCK_BREAK = object()
-
-
-def _is_dropped(tag) -> bool:
-    return tag.name in HTML_DROP or tag.get("role") in HTML_DROP_ROLES
-
-
-def _is_text(node) -> bool:
-    """Text a reader sees: not comments, doctypes, declarations or processing instructions."""
-    from bs4 import CData, NavigableString
-    from bs4.element import PreformattedString
-
-    return isinstance(node, NavigableString) and (not isinstance(node, PreformattedString) or isinstance(node, CData))
-
-
-def _visible_tags(tag, names: tuple[str, ...]):
-    """Descendants of `tag` named `names`, in document order, outside dropped elements."""
-    from bs4 import Tag
-
-    stack = list(reversed(tag.contents))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Tag) and not _is_dropped(node):
-            if node.name in names:
-                yield node
-            stack.extend(reversed(node.contents))
-
-
-def _visible_text(tag) -> str:
-    """The words of `tag` outside dropped elements, joined by single spaces (get_text(" ", strip=True))."""
-    from bs4 import Tag
-
-    words, stack = [], list(reversed(tag.contents))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Tag):
-            if not _is_dropped(node):
-                stack.extend(reversed(node.contents))
-        elif _is_text(node) and str(node).strip():
-            words.append(str(node).strip())
-    return " ".join(words)
-
-
-class _TextBuilder:
-    """Text built from pieces, where a break looks only at the end (never re-joins everything so far)."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-
-    def add(self, piece: str) -> None:
-        self.parts.append(piece)
-
-    def add_text(self, piece: str) -> None:
-        # Whitespace-only text separates words, so it is kept only right after a word.
-        last = self.parts[-1] if self.parts else ""
-        if piece.strip() or (last and not last.endswith((" ", "\n"))):
-            self.parts.append(piece)
-
-    def _trim(self, chars: str) -> None:
-        while self.parts:
-            trimmed = self.parts[-1].rstrip(chars)
-            if trimmed:
-                self.parts[-1] = trimmed
-                return
-            self.parts.pop()
-
-    def _ends_with(self, suffix: str) -> bool:
-        tail = ""
-        for part in reversed(self.parts):
-            tail = part + tail
-            if len(tail) >= len(suffix):
-                break
-        return tail.endswith(suffix)
-
-    def emit_break(self, blank: bool = True) -> None:
-        want = "\n\n" if blank else "\n"
-        self._trim(" \t")
-        if not self.parts or self._ends_with(want):
-            return
-        self._trim("\n")
-        self.parts.append(want)
-
-    def text(self) -> str:
-        return "".join(self.parts)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import platform
@@ -41,6 +40,16 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from assistant.build_files import (  # noqa: F401 - verify_build is part of this module's interface
+    MANIFEST,
+    checksum,
+    fsync_dir,
+    read_and_verify,
+    sane_norms,
+    verify_build,
+    write_bytes,
+    write_json as _write_json,  # by this name: a test makes it fail to simulate a full disk
+)
 from assistant.chunking import chunk_text
 from assistant.config import Settings
 from assistant.embedding import Embedder
@@ -54,11 +63,6 @@ FORMAT_VERSION = 3
 # Bump when chunking.py changes what it produces, or what is embedded for a chunk, so old indexes are rebuilt.
 CHUNKER_VERSION = 4
 POINTER = "CURRENT"
-MANIFEST = "manifest.json"
-BUILD_FILES = ("chunks.faiss", "sentences.faiss", "documents.json", "chunks.json")
-# Stored vectors are unit length, so every inner-product score lies in [-1, 1]; a vector longer than
-# this (or not finite) can only come from damage, and would make a wrong passage win.
-MAX_VECTOR_NORM = 1.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,44 +292,6 @@ def require_corpus(settings: Settings) -> None:
         read_corpus(settings)
 
 
-def _checksum(data: bytes) -> dict:
-    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-
-
-def verify_build(build: Path, manifest: dict) -> list[str]:
-    """What is wrong with the files of a build (each problem names its file); empty when all match
-    the sizes and sha256 checksums recorded in the manifest."""
-    return _read_and_verify(build, manifest)[0]
-
-
-def _read_and_verify(build: Path, manifest: dict) -> tuple[list[str], dict[str, bytes]]:
-    """The problems of a build's files, and the bytes of the files that passed (read once)."""
-    checksums = manifest.get("checksums")
-    if not isinstance(checksums, dict):
-        return [f"{build / MANIFEST} has no checksums (built by an older version)"], {}
-    problems, contents = [], {}
-    for name in BUILD_FILES:
-        path = build / name
-        expected = checksums.get(name)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            problems.append(f"{path} is missing")
-            continue
-        except OSError as exc:
-            problems.append(f"{path} cannot be read ({exc.strerror or exc})")
-            continue
-        if not isinstance(expected, dict) or expected.get("bytes") is None:
-            problems.append(f"{path} has no checksum in the manifest")
-        elif len(data) != expected["bytes"]:
-            problems.append(f"{path} is truncated or padded ({len(data)} bytes, {expected['bytes']} written)")
-        elif hashlib.sha256(data).hexdigest() != expected.get("sha256"):
-            problems.append(f"{path} is corrupted (its sha256 does not match the one written)")
-        else:
-            contents[name] = data
-    return problems, contents
-
-
 @contextlib.contextmanager
 def _build_lock(index_dir: Path) -> Iterator[None]:
     """One build at a time per index folder (a second `make run` waits instead of racing)."""
@@ -336,29 +302,6 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _write_json(path: Path, data) -> bytes:
-    """Write `data` as JSON; returns the bytes written, so their checksum is of exactly what is on disk."""
-    encoded = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
-    _write_bytes(path, encoded)
-    return encoded
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename or a new file in `path` durable (a crash after the switch must not undo it)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def build_index(
@@ -398,12 +341,11 @@ def build_index(
         )
 
         for what, vectors in (("chunk", chunk_vectors), ("sentence", sentence_vectors)):
-            if len(vectors) and not _sane_norms(vectors):
+            if len(vectors) and not sane_norms(vectors):
                 raise ModelLoadError(
                     f"The model {settings.model} returned {what} vectors that are not unit length or not finite; "
                     "nothing was written. Check the model files (--model)."
                 )
-        faiss = _faiss()
         staging = index_dir / f".tmp-build-{uuid.uuid4().hex[:8]}"
         staging.mkdir(parents=True)
         try:
@@ -412,7 +354,7 @@ def build_index(
                 "sentences.faiss": _serialize_faiss(make_faiss_index(sentence_vectors, settings)),
             }
             for name, data in written.items():
-                _write_bytes(staging / name, data)
+                write_bytes(staging / name, data)
             written["documents.json"] = _write_json(staging / "documents.json", [asdict(d) for d in corpus_documents])
             written["chunks.json"] = _write_json(staging / "chunks.json", [asdict(c) for c in chunks])
             manifest = expected_manifest(settings, fingerprints)
@@ -424,10 +366,10 @@ def build_index(
                 versions=_versions(),
                 built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 build_seconds=round(time.perf_counter() - started, 2),
-                checksums={name: _checksum(data) for name, data in written.items()},
+                checksums={name: checksum(data) for name, data in written.items()},
             )
             _write_json(staging / MANIFEST, manifest)  # written last: a build folder with a manifest is complete
-            _fsync_dir(staging)
+            fsync_dir(staging)
             final = index_dir / f"build-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
             staging.rename(final)
         except BaseException:
@@ -435,9 +377,9 @@ def build_index(
             raise
         previous = _pointed_name(index_dir)
         pointer_tmp = index_dir / f".{POINTER}.tmp"
-        _write_bytes(pointer_tmp, (final.name + "\n").encode("utf-8"))
+        write_bytes(pointer_tmp, (final.name + "\n").encode("utf-8"))
         os.replace(pointer_tmp, index_dir / POINTER)  # the atomic switch to the new build
-        _fsync_dir(index_dir)
+        fsync_dir(index_dir)
         _remove_old_builds(index_dir, keep={final.name, previous})
     return BuildReport(
         path=final,
@@ -510,7 +452,7 @@ def _load_index(settings: Settings, check: bool) -> LoadedIndex:
                 f"{manifest.get('format_version')}, this version reads {FORMAT_VERSION}). Rebuild it: baclofen-qa index",
                 [f"index format {manifest.get('format_version')} != {FORMAT_VERSION}"],
             )
-        problems, contents = _read_and_verify(build, manifest)
+        problems, contents = read_and_verify(build, manifest)
     except IndexCorruptError:
         if not build.exists() or _pointed_name(settings.index_dir) != build.name:
             raise _BuildVanished(build.name) from None
@@ -554,14 +496,9 @@ def _load_index(settings: Settings, check: bool) -> LoadedIndex:
     return LoadedIndex(build, manifest, documents, chunks, chunk_index, sentence_index, sentences)
 
 
-def _sane_norms(vectors: np.ndarray) -> bool:
-    norms = np.linalg.norm(np.asarray(vectors, dtype=np.float64), axis=1)  # float64: huge values do not overflow
-    return bool(np.all(np.isfinite(norms)) and norms.max() <= MAX_VECTOR_NORM)
-
-
 def _check_vectors(path: Path, index) -> None:
     """Refuse vectors that are not finite or longer than unit length: scores must stay within [-1, 1]."""
-    if index.ntotal and not _sane_norms(index.reconstruct_n(0, index.ntotal)):
+    if index.ntotal and not sane_norms(index.reconstruct_n(0, index.ntotal)):
         raise IndexCorruptError(
             f"{path} holds vectors that are not unit length or not finite, so its scores cannot be trusted. "
             "Rebuild it: baclofen-qa index --rebuild"
