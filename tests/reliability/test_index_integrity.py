@@ -155,6 +155,21 @@ def test_index_command_rebuilds_a_corrupted_index_instead_of_saying_up_to_date(t
     assert "Built a new index" in out and "chunks.faiss is corrupted" in out
 
 
+def test_ask_on_a_corrupted_index_rebuilds_it_and_quotes_the_right_passage(tmp_path, toy_corpus, fake_embedder,
+                                                                           monkeypatch, capsys):
+    monkeypatch.setattr(assistant.embedding, "load_embedder", lambda *a, **k: fake_embedder)
+    monkeypatch.setattr(assistant.engine, "load_embedder", lambda *a, **k: fake_embedder)
+    common = ["--corpus", str(toy_corpus), "--index-dir", str(tmp_path / "idx")]
+    assert main(["index", *common]) == 0
+    current = tmp_path / "idx" / (tmp_path / "idx" / POINTER).read_text().strip()
+    overwrite_random_bytes(current / "chunks.faiss", seed=5)
+    capsys.readouterr()
+    assert main(["ask", "is it ok with kidney disease?", *common]) == 0
+    out, err = capsys.readouterr()
+    assert "the index is damaged" in err and "chunks.faiss is corrupted" in err
+    assert "kidney disease need care" in " ".join(out.split())
+
+
 def test_vectors_that_are_not_unit_length_are_refused_even_with_matching_checksums(toy_settings, fake_embedder):
     import faiss
 
@@ -299,7 +314,7 @@ def model_must_not_load(monkeypatch):
     monkeypatch.setattr(assistant.engine, "load_embedder", must_not_load)
 
 
-@pytest.mark.parametrize("command", [["index"], ["ask", "can I drive?"], ["serve"]])
+@pytest.mark.parametrize("command", [["index"], ["ask", "can I drive?"], ["serve"], ["eval", "questions.jsonl"]])
 @pytest.mark.parametrize("corpus_state", ["empty", "missing", "only unreadable files"])
 def test_an_empty_or_missing_corpus_is_reported_before_the_model_loads(tmp_path, model_must_not_load, capsys,
                                                                        command, corpus_state):
