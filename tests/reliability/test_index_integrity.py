@@ -103,7 +103,7 @@ def test_builds_racing_a_writer_always_record_the_bytes_they_embedded(toy_settin
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
     try:
-        for _ in range(25):
+        for _ in range(20):
             build_index(toy_settings, fake_embedder)
             assert_records_what_it_embedded(load_index(toy_settings, check=False))
     finally:
@@ -203,11 +203,12 @@ def start_build_loop(corpus: Path, index_dir: Path, builds: int | None = None) -
     return process
 
 
-def test_loads_never_fail_while_another_process_switches_builds(toy_settings, fake_embedder):
+@pytest.mark.parametrize("seconds", [2, pytest.param(30, marks=pytest.mark.slow)])
+def test_loads_never_fail_while_another_process_switches_builds(toy_settings, fake_embedder, seconds):
     build_index(toy_settings, fake_embedder)
     builder = start_build_loop(toy_settings.corpus_dir, toy_settings.index_dir)
     loads, failures = 0, []
-    deadline = time.monotonic() + 4
+    deadline = time.monotonic() + seconds
     try:
         while time.monotonic() < deadline:
             try:
@@ -221,7 +222,7 @@ def test_loads_never_fail_while_another_process_switches_builds(toy_settings, fa
         builder.kill()
         builder.wait()
     switches = len(builder.stdout.read().splitlines())
-    assert switches > 5 and loads > 20
+    assert switches > 3 and loads > 20
     assert failures == [], f"{len(failures)} of {loads + len(failures)} loads failed during {switches} switches"
 
 
