@@ -64,8 +64,10 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from assistant.engine import Assistant
+    from assistant.store import require_corpus
 
     settings = _settings(args, "host", "port")
+    require_corpus(settings)  # a missing or empty corpus is reported before the model loads
     try:
         from ui.app import build_app, launch_app
     except ImportError as exc:
@@ -130,9 +132,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     from assistant.engine import Assistant, validate_request
     from assistant.serialize import answer_to_dict
+    from assistant.store import require_corpus
 
     settings = _settings(args, "top_k")
     request = validate_request(args.question, args.history, settings)  # before loading anything: bad input fails fast
+    require_corpus(settings)  # a missing or empty corpus is reported before the model loads
     assistant = Assistant.load(settings, progress=_progress)
     answer = assistant.answer(request.text, request.history)
     if args.json:
@@ -166,9 +170,9 @@ def _config_names(text: str) -> list[str]:
 def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.embedding import load_embedder
     from assistant.evaluate import evaluate, read_questions
-    from assistant.ingest import load_corpus
     from assistant.metrics import resolve_targets
     from assistant.report import check_output_folder, format_console, provenance, write_report
+    from assistant.store import read_corpus
 
     settings = _settings(args, "top_k")
     check_output_folder(args.out)
@@ -177,7 +181,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"baclofen-qa eval: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    documents = load_corpus(settings.corpus_dir).documents
+    documents = read_corpus(settings).documents  # with the settings' file limits
     questions = read_questions(
         args.questions, documents, max_question_chars=settings.max_question_chars, skip_invalid=args.skip_invalid
     )

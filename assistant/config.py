@@ -26,6 +26,10 @@ DEFAULT_CONFIG_FILE = "baclofen-qa.toml"
 # so that nothing is ever downloaded at run time.
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 
+# Limits on what ingest reads (named here so ingest's defaults and Settings' cannot drift apart).
+DEFAULT_MAX_FILE_BYTES = 50_000_000
+DEFAULT_MAX_HTML_DEPTH = 256
+
 INDEX_TYPES = ("flat", "hnsw")
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 
@@ -37,6 +41,13 @@ class Settings:
     # Where things live.
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
+
+    # Corpus files larger than this are skipped (and listed) instead of read: one stray dump or video
+    # must not exhaust memory or stall a build. 50 MB is far above any leaflet, label or article PDF.
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    # HTML nested deeper than this is skipped (and listed): real pages nest a few dozen levels; thousands
+    # of levels are broken or hostile markup, not content.
+    max_html_depth: int = DEFAULT_MAX_HTML_DEPTH
 
     # Embedding model: the bundled name, a local folder, or a model id already in the local cache.
     model: str = BUNDLED_MODEL
@@ -114,6 +125,10 @@ class Settings:
             problems.append(f"chunk_max_chars ({self.chunk_max_chars}) must be at least 50")
         if self.chunk_overlap_sentences < 0:
             problems.append(f"chunk_overlap_sentences ({self.chunk_overlap_sentences}) must not be negative")
+        if self.max_file_bytes < 1:
+            problems.append(f"max_file_bytes ({self.max_file_bytes}) must be at least 1")
+        if not 8 <= self.max_html_depth <= 100_000:
+            problems.append(f"max_html_depth ({self.max_html_depth}) must be between 8 and 100000")
         if self.embed_batch_size < 1:
             problems.append(f"embed_batch_size ({self.embed_batch_size}) must be at least 1")
         if self.index_type not in INDEX_TYPES:

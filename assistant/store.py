@@ -4,15 +4,22 @@ Layout of an index folder (default `index/`):
 
     CURRENT                  name of the live build folder (replaced atomically)
     build-<time>-<id>/
-        manifest.json        model, dimension, corpus fingerprints, chunker settings, versions
+        manifest.json        model, dimension, corpus fingerprints, chunker settings, versions,
+                             and the sha256 and size of every other file of the build
         documents.json       document metadata and text (offsets point into it)
         chunks.json          chunks with section, kind, offsets and sentence spans
         chunks.faiss         one unit vector per chunk
         sentences.faiss      one unit vector per sentence, in chunk order
 
 A build is written into a hidden temporary folder, renamed, and only then made live by
-replacing CURRENT, so an interrupted build leaves the previous index usable. No pickle:
-everything loads without executing code.
+replacing CURRENT, so an interrupted build leaves the previous index usable. The build before the
+live one is kept (older ones are deleted), so a reader that read CURRENT just before a switch can
+still open the build it was pointed at; a reader that finds its build gone reads CURRENT again once.
+No pickle: everything loads without executing code.
+
+The index never claims to be current when it is not: the corpus fingerprints in the manifest are of
+the very bytes that were embedded, and every file of a build is checked against its checksum before it
+is used (and by `check_index`, so `baclofen-qa index` rebuilds a damaged index).
 """
 
 from __future__ import annotations
@@ -33,19 +40,29 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from assistant.build_files import (  # noqa: F401 - verify_build is part of this module's interface
+    MANIFEST,
+    checksum,
+    fsync_dir,
+    read_and_verify,
+    sane_norms,
+    verify_build,
+    write_bytes,
+    write_json as _write_json,  # by this name: a test makes it fail to simulate a full disk
+)
 from assistant.chunking import chunk_text
 from assistant.config import Settings
 from assistant.embedding import Embedder
-from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, ModelLoadError
 from assistant.ingest import Corpus, corpus_fingerprints, load_corpus
 from assistant.medicines import NAMES_FILE, MedicineNames, detect_medicines, mask_names, mask_pattern
 from assistant.records import Chunk, Document
 
-FORMAT_VERSION = 2
+# 3: the manifest holds a checksum of every file of the build.
+FORMAT_VERSION = 3
 # Bump when chunking.py changes what it produces, or what is embedded for a chunk, so old indexes are rebuilt.
 CHUNKER_VERSION = 4
 POINTER = "CURRENT"
-MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,13 +243,53 @@ def read_manifest(build: Path) -> dict:
         raise IndexCorruptError(f"Cannot read {build / MANIFEST} ({exc}). Rebuild: baclofen-qa index --rebuild") from None
 
 
+def read_corpus(settings: Settings) -> Corpus:
+    """The corpus read with the limits of `settings`.
+
+    Raises:
+        CorpusError: the folder is missing; EmptyCorpusError: no readable document.
+    """
+    return load_corpus(
+        settings.corpus_dir, max_file_bytes=settings.max_file_bytes, max_html_depth=settings.max_html_depth
+    )
+
+
+def current_fingerprints(settings: Settings) -> dict[str, str]:
+    """{doc_id: fingerprint} of the corpus as it is now (hashes only: nothing is parsed)."""
+    return corpus_fingerprints(settings.corpus_dir, max_file_bytes=settings.max_file_bytes)
+
+
 def check_index(settings: Settings) -> list[str]:
-    """Reasons the index must be (re)built; empty when it is up to date. Does not load the model."""
-    build = current_build(settings.index_dir)
-    if build is None:
-        return [f"no index in {settings.index_dir}"]
-    manifest = read_manifest(build)
-    return manifest_differences(manifest, expected_manifest(settings, corpus_fingerprints(settings.corpus_dir)))
+    """Reasons the index must be (re)built; empty when it is up to date. Does not load the model.
+
+    A damaged index (missing build, unreadable manifest, a file that fails its checksum) is a reason
+    too: it is never reported as up to date.
+    """
+    try:
+        build = current_build(settings.index_dir)
+        if build is None:
+            return [f"no index in {settings.index_dir}"]
+        manifest = read_manifest(build)
+        if manifest.get("format_version") != FORMAT_VERSION:  # older builds have no checksums to verify
+            return manifest_differences(manifest, expected_manifest(settings, current_fingerprints(settings)))
+        damage = verify_build(build, manifest)
+    except IndexCorruptError as exc:
+        return [f"the index is damaged: {exc}"]
+    if damage:
+        return [f"the index is damaged: {problem}" for problem in damage]
+    return manifest_differences(manifest, expected_manifest(settings, current_fingerprints(settings)))
+
+
+def require_corpus(settings: Settings) -> None:
+    """Fail now, before any model is loaded, when the corpus is missing or holds no readable document.
+
+    An up-to-date index proves the corpus is usable from hashes alone; otherwise the corpus is read.
+
+    Raises:
+        CorpusError: the folder is missing; EmptyCorpusError: no readable document.
+    """
+    if check_index(settings):
+        read_corpus(settings)
 
 
 @contextlib.contextmanager
@@ -247,13 +304,6 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _write_json(path: Path, data) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=False, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
 def build_index(
     settings: Settings,
     embedder: Embedder,
@@ -265,8 +315,10 @@ def build_index(
     started = time.perf_counter()
     index_dir = settings.index_dir
     with _build_lock(index_dir):
-        corpus = corpus or load_corpus(settings.corpus_dir)
-        fingerprints = corpus_fingerprints(settings.corpus_dir)
+        corpus = corpus or read_corpus(settings)
+        # The fingerprints of the bytes that are embedded, taken from the same read: a file changed or
+        # deleted after this point makes the next check say "out of date", never "up to date".
+        fingerprints = corpus.fingerprints()
         progress(f"Read {len(corpus.documents)} document(s) from {settings.corpus_dir}")
         chunks = build_chunks(corpus, settings)
         sentences = [SentenceRef(i, s, e) for i, c in enumerate(chunks) for s, e in c.sentences]
@@ -288,14 +340,23 @@ def build_index(
             show_progress=True,
         )
 
-        faiss = _faiss()
+        for what, vectors in (("chunk", chunk_vectors), ("sentence", sentence_vectors)):
+            if len(vectors) and not sane_norms(vectors):
+                raise ModelLoadError(
+                    f"The model {settings.model} returned {what} vectors that are not unit length or not finite; "
+                    "nothing was written. Check the model files (--model)."
+                )
         staging = index_dir / f".tmp-build-{uuid.uuid4().hex[:8]}"
         staging.mkdir(parents=True)
         try:
-            faiss.write_index(make_faiss_index(chunk_vectors, settings), str(staging / "chunks.faiss"))
-            faiss.write_index(make_faiss_index(sentence_vectors, settings), str(staging / "sentences.faiss"))
-            _write_json(staging / "documents.json", [asdict(d) for d in corpus_documents])
-            _write_json(staging / "chunks.json", [asdict(c) for c in chunks])
+            written = {
+                "chunks.faiss": _serialize_faiss(make_faiss_index(chunk_vectors, settings)),
+                "sentences.faiss": _serialize_faiss(make_faiss_index(sentence_vectors, settings)),
+            }
+            for name, data in written.items():
+                write_bytes(staging / name, data)
+            written["documents.json"] = _write_json(staging / "documents.json", [asdict(d) for d in corpus_documents])
+            written["chunks.json"] = _write_json(staging / "chunks.json", [asdict(c) for c in chunks])
             manifest = expected_manifest(settings, fingerprints)
             manifest["model"].update({"dimension": embedder.dimension, "normalized": True})
             manifest.update(
@@ -305,17 +366,21 @@ def build_index(
                 versions=_versions(),
                 built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 build_seconds=round(time.perf_counter() - started, 2),
+                checksums={name: checksum(data) for name, data in written.items()},
             )
             _write_json(staging / MANIFEST, manifest)  # written last: a build folder with a manifest is complete
+            fsync_dir(staging)
             final = index_dir / f"build-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
             staging.rename(final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        previous = _pointed_name(index_dir)
         pointer_tmp = index_dir / f".{POINTER}.tmp"
-        pointer_tmp.write_text(final.name + "\n", encoding="utf-8")
+        write_bytes(pointer_tmp, (final.name + "\n").encode("utf-8"))
         os.replace(pointer_tmp, index_dir / POINTER)  # the atomic switch to the new build
-        _remove_old_builds(index_dir, keep=final.name)
+        fsync_dir(index_dir)
+        _remove_old_builds(index_dir, keep={final.name, previous})
     return BuildReport(
         path=final,
         rebuilt=True,
@@ -328,26 +393,78 @@ def build_index(
     )
 
 
-def _remove_old_builds(index_dir: Path, keep: str) -> None:
+def _serialize_faiss(index) -> bytes:
+    return _faiss().serialize_index(index).tobytes()
+
+
+def _pointed_name(index_dir: Path) -> str:
+    try:
+        return (index_dir / POINTER).read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+def _remove_old_builds(index_dir: Path, keep: set[str]) -> None:
+    """Delete builds other than `keep` (the new one and the one before it: a loader may still be reading
+    it) and staging folders of builds that were killed (this runs under the build lock, so no staging
+    folder still belongs to a running build)."""
     for path in index_dir.iterdir():
-        if path.is_dir() and path.name != keep and (path.name.startswith("build-") or path.name.startswith(".tmp-build-")):
+        if path.is_dir() and path.name not in keep and (path.name.startswith("build-") or path.name.startswith(".tmp-build-")):
             shutil.rmtree(path, ignore_errors=True)
 
 
 def load_index(settings: Settings, *, check: bool = True) -> LoadedIndex:
     """Load the live index. With `check`, refuse one built from other documents or settings.
 
+    Every file is checked against its checksum, and every vector for being finite and of unit length,
+    before anything is served. When the build vanishes while it is being read (a new build switched in
+    and cleaned up), CURRENT is read again, once.
+
     Raises:
         IndexNotFoundError: nothing built yet.
         IndexMismatchError: the index is stale (reasons listed).
-        IndexCorruptError: files missing or unreadable.
+        IndexCorruptError: files missing, truncated, corrupted or unreadable (the file is named).
     """
+    try:
+        return _load_index(settings, check)
+    except _BuildVanished:
+        try:
+            return _load_index(settings, check)
+        except _BuildVanished as exc:
+            raise IndexCorruptError(
+                f"The index in {settings.index_dir} changed twice while it was being loaded ({exc}). Try again."
+            ) from None
+
+
+class _BuildVanished(Exception):
+    """The build CURRENT named was deleted while it was being read."""
+
+
+def _load_index(settings: Settings, check: bool) -> LoadedIndex:
     build = current_build(settings.index_dir)
     if build is None:
         raise IndexNotFoundError(f"No index in {settings.index_dir}. Build it first: baclofen-qa index")
-    manifest = read_manifest(build)
+    try:
+        manifest = read_manifest(build)
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"The index in {settings.index_dir} was built by another version of baclofen-qa (index format "
+                f"{manifest.get('format_version')}, this version reads {FORMAT_VERSION}). Rebuild it: baclofen-qa index",
+                [f"index format {manifest.get('format_version')} != {FORMAT_VERSION}"],
+            )
+        problems, contents = read_and_verify(build, manifest)
+    except IndexCorruptError:
+        if not build.exists() or _pointed_name(settings.index_dir) != build.name:
+            raise _BuildVanished(build.name) from None
+        raise
+    if problems:
+        if not build.exists() or _pointed_name(settings.index_dir) != build.name:
+            raise _BuildVanished(build.name)
+        raise IndexCorruptError(
+            f"The index in {build} is damaged: {'; '.join(problems)}. Rebuild it: baclofen-qa index --rebuild"
+        )
     if check:
-        reasons = manifest_differences(manifest, expected_manifest(settings, corpus_fingerprints(settings.corpus_dir)))
+        reasons = manifest_differences(manifest, expected_manifest(settings, current_fingerprints(settings)))
         if reasons:
             raise IndexMismatchError(
                 f"The index in {settings.index_dir} is out of date ({'; '.join(reasons)}). "
@@ -358,22 +475,34 @@ def load_index(settings: Settings, *, check: bool = True) -> LoadedIndex:
     try:
         documents = {
             d["doc_id"]: Document(**{**d, "medicines": tuple(d.get("medicines", ()))})
-            for d in json.loads((build / "documents.json").read_text("utf-8"))
+            for d in json.loads(contents["documents.json"].decode("utf-8"))
         }
         chunks = tuple(
             Chunk(**{**c, "sentences": tuple(tuple(s) for s in c["sentences"])})
-            for c in json.loads((build / "chunks.json").read_text("utf-8"))
+            for c in json.loads(contents["chunks.json"].decode("utf-8"))
         )
-        chunk_index = faiss.read_index(str(build / "chunks.faiss"))
-        sentence_index = faiss.read_index(str(build / "sentences.faiss"))
-    except (OSError, json.JSONDecodeError, TypeError, KeyError, RuntimeError) as exc:
+        # Deserialised from the verified bytes, not re-read: the file cannot change between check and use.
+        chunk_index = faiss.deserialize_index(np.frombuffer(contents["chunks.faiss"], dtype=np.uint8))
+        sentence_index = faiss.deserialize_index(np.frombuffer(contents["sentences.faiss"], dtype=np.uint8))
+    except (UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError, RuntimeError) as exc:
         raise IndexCorruptError(f"Cannot read the index in {build} ({exc}). Rebuild: baclofen-qa index --rebuild") from None
     sentences = tuple(SentenceRef(i, s, e) for i, c in enumerate(chunks) for s, e in c.sentences)
     if chunk_index.ntotal != len(chunks) or sentence_index.ntotal != len(sentences):
         raise IndexCorruptError(f"The index in {build} is inconsistent (vector and chunk counts differ). Rebuild it.")
+    for name, index in (("chunks.faiss", chunk_index), ("sentences.faiss", sentence_index)):
+        _check_vectors(build / name, index)
     if manifest.get("index", {}).get("type") == "hnsw":
         chunk_index.hnsw.efSearch = sentence_index.hnsw.efSearch = settings.hnsw_ef_search
     return LoadedIndex(build, manifest, documents, chunks, chunk_index, sentence_index, sentences)
+
+
+def _check_vectors(path: Path, index) -> None:
+    """Refuse vectors that are not finite or longer than unit length: scores must stay within [-1, 1]."""
+    if index.ntotal and not sane_norms(index.reconstruct_n(0, index.ntotal)):
+        raise IndexCorruptError(
+            f"{path} holds vectors that are not unit length or not finite, so its scores cannot be trusted. "
+            "Rebuild it: baclofen-qa index --rebuild"
+        )
 
 
 def ensure_index(
@@ -393,6 +522,9 @@ def ensure_index(
     """
     started = time.perf_counter()
     reasons = ["rebuild requested"] if rebuild else check_index(settings)
+    # Read before the model is loaded: a missing or empty corpus is reported at once, and the build
+    # embeds (and fingerprints) exactly this read.
+    corpus = read_corpus(settings) if reasons and allow_rebuild else None
     if not reasons:
         manifest = read_manifest(current_build(settings.index_dir))
         return BuildReport(
@@ -412,5 +544,5 @@ def ensure_index(
             reasons,
         )
     progress("Building the index: " + "; ".join(reasons))
-    report = build_index(settings, embedder_factory(), progress=progress)
+    report = build_index(settings, embedder_factory(), corpus=corpus, progress=progress)
     return replace(report, reasons=tuple(reasons), seconds=time.perf_counter() - started)
