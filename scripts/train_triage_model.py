@@ -4,7 +4,8 @@ or not", written to assistant/safety/triage_model.npz (weights only; applied wit
     .venv/bin/python scripts/train_triage_model.py            (or: make triage-model)
 
 Trained on the emergency banks whose figures have been recorded (tests/data/emergency-*.jsonl; a
-blind bank joins only after its one run) and on the example questions in the safety data (each
+blind bank joins only after its one run), on the tuning question sets of the answer engine (their
+`emergency` labels), and on the example questions in the safety data (each
 rule's and red flag's must / must-not examples, each category's example phrases, the emergency and
 look-alike variants of tests/test_safety.py). C and the
 threshold were chosen by leaving each bank out in turn (README, "Emergency triage"). Retrain after
@@ -34,7 +35,8 @@ from tests.test_safety import EMERGENCY_VARIANTS, NON_EMERGENCY_VARIANTS  # noqa
 BANKS = ["emergency-tune.jsonl", "emergency-tune2.jsonl", "emergency-blind.jsonl", "emergency-blind2.jsonl",
          "emergency-blind3.jsonl", "emergency-blind4.jsonl", "emergency-blind5.jsonl",
          "emergency-blind6.jsonl", "emergency-blind7.jsonl", "emergency-blind8.jsonl", "emergency-blind9.jsonl",
-         "emergency-blind10.jsonl"]
+         "emergency-blind10.jsonl", "emergency-blind11.jsonl"]
+QUESTION_SETS = ["gold.jsonl", "article-fresh-tune.jsonl", "leaflets-tune.jsonl"]
 C = 8.0
 
 
@@ -45,6 +47,13 @@ def training_questions(detector: SafetyDetector, banks: list[str] = BANKS) -> li
             if line.strip():
                 row = json.loads(line)
                 rows.append((row["question"], row["expect"] != "none"))
+    # The answer engine's tuning question sets: hundreds of everyday questions and follow-ups ("what did
+    # he write?") that must not read as emergencies, with their few emergencies. Their blind halves stay out.
+    for question_set in QUESTION_SETS:
+        for line in (ROOT / "tests" / "data" / question_set).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rows.append((row["question"], bool(row.get("emergency"))))
     base = {c: spec.notice.level for c, spec in detector.messages.categories.items()}
     for category, spec in detector.messages.categories.items():
         rows += [(e, base[category] in URGENT_LEVELS) for e in spec.examples]

@@ -73,6 +73,15 @@ def fake_embedder() -> FakeEmbedder:
 
 
 @pytest.fixture
+def fake_model(monkeypatch, fake_embedder) -> FakeEmbedder:
+    """The CLI's model loader returns the fake embedder (commands run without the real model)."""
+    import assistant.embedding
+
+    monkeypatch.setattr(assistant.embedding, "load_embedder", lambda *a, **k: fake_embedder)
+    return fake_embedder
+
+
+@pytest.fixture
 def toy_corpus(tmp_path) -> Path:
     return write_corpus(tmp_path / "corpus")
 

@@ -1,15 +1,6 @@
 from __future__ import annotations
 
-import pytest
-
-import assistant.embedding
 from assistant.cli import main
-
-
-@pytest.fixture
-def fake_model(monkeypatch, fake_embedder):
-    monkeypatch.setattr(assistant.embedding, "load_embedder", lambda *a, **k: fake_embedder)
-    return fake_embedder
 
 
 def run(capsys, *args):

@@ -147,6 +147,10 @@ def test_the_triage_model_catches_a_lay_emergency_the_lists_miss(model_detector,
         "what should i do if his whole body ever does strong jumping movements",
         "what are the side effects of baclofen",
         "can my kid have his baclofen with milk",
+        # Short follow-ups naming a person: too little for an alarm (the gold set's follow-ups are in
+        # the model's training for this reason).
+        "what did he write?",
+        "and what about her side effects?",
     ],
 )
 def test_the_triage_model_never_raises_an_alarm_for_a_question_read_about_hypothetical_over_or_routine(

@@ -44,12 +44,6 @@ GOOD_JSONL = "".join(
 
 
 @pytest.fixture
-def fake_model(monkeypatch, fake_embedder):
-    monkeypatch.setattr(assistant.embedding, "load_embedder", lambda *a, **k: fake_embedder)
-    return fake_embedder
-
-
-@pytest.fixture
 def corpus(tmp_path):
     return write_corpus(tmp_path / "corpus", DOCUMENTS)
 

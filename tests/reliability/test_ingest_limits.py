@@ -154,14 +154,19 @@ def test_deep_html_within_the_limit_is_read_without_recursion(toy_settings):
     assert text == "Deep text.\n"
 
 
-def test_dropping_12000_navigation_elements_costs_no_more_than_keeping_them_as_content():
-    def cpu_seconds(tag: str) -> tuple[float, str]:
-        started = time.process_time()
-        text, _ = html_to_text(page_of(12_000, tag))
-        return time.process_time() - started, text
+@pytest.mark.slow
+def test_dropping_navigation_elements_costs_time_linear_in_the_page():
+    def cpu_seconds(count: int) -> float:
+        page = page_of(count, "nav")
+        best = float("inf")
+        for _ in range(2):  # the better of two runs: the machine is shared
+            started = time.process_time()
+            text, _ = html_to_text(page)
+            best = min(best, time.process_time() - started)
+        assert "link" not in text
+        return best
 
-    dropped, text = cpu_seconds("nav")
-    kept, kept_text = cpu_seconds("div")
-    assert "link" not in text and "link 11999" in kept_text
-    # Linear: skipping a subtree is cheaper than reading it. The quadratic removal took 2.3 times as long.
-    assert dropped < 1.5 * kept, f"12,000 <nav>: {dropped:.2f} s CPU; 12,000 <div>: {kept:.2f} s CPU"
+    small, large = cpu_seconds(4_000), cpu_seconds(16_000)
+    # Four times the page: measured 3.4 times the work now, 8.7 times with the old repeated decompose
+    # (72 s at 60,000 elements). A ratio rather than a time, on purpose.
+    assert large < 6 * small, f"4,000 <nav>: {small:.2f} s CPU; 16,000 <nav>: {large:.2f} s CPU"
