@@ -155,18 +155,12 @@ def test_deep_html_within_the_limit_is_read_without_recursion(toy_settings):
 
 
 @pytest.mark.slow
-def test_dropping_navigation_elements_costs_time_linear_in_the_page():
-    def cpu_seconds(count: int) -> float:
-        page = page_of(count, "nav")
-        best = float("inf")
-        for _ in range(2):  # the better of two runs: the machine is shared
-            started = time.process_time()
-            text, _ = html_to_text(page)
-            best = min(best, time.process_time() - started)
-        assert "link" not in text
-        return best
-
-    small, large = cpu_seconds(4_000), cpu_seconds(16_000)
-    # Four times the page: measured 3.4 times the work now, 8.7 times with the old repeated decompose
-    # (72 s at 60,000 elements). A ratio rather than a time, on purpose.
-    assert large < 6 * small, f"4,000 <nav>: {small:.2f} s CPU; 16,000 <nav>: {large:.2f} s CPU"
+def test_a_page_of_60000_navigation_elements_is_read_in_seconds():
+    page = page_of(60_000, "nav")
+    started = time.process_time()
+    text, _ = html_to_text(page)
+    spent = time.process_time() - started
+    assert "link" not in text and "w59999" in text
+    # Measured 3.4 s of CPU now and 72 s with the old repeated decompose (quadratic): a limit far from
+    # both, in CPU time, so that a busy machine does not decide it.
+    assert spent < 20, f"60,000 <nav>: {spent:.1f} s CPU"
