@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -154,13 +153,8 @@ def test_deep_html_within_the_limit_is_read_without_recursion(toy_settings):
     assert text == "Deep text.\n"
 
 
-@pytest.mark.slow
-def test_a_page_of_60000_navigation_elements_is_read_in_seconds():
-    page = page_of(60_000, "nav")
-    started = time.process_time()
-    text, _ = html_to_text(page)
-    spent = time.process_time() - started
-    assert "link" not in text and "w59999" in text
-    # Measured 3.4 s of CPU now and 72 s with the old repeated decompose (quadratic): a limit far from
-    # both, in CPU time, so that a busy machine does not decide it.
-    assert spent < 20, f"60,000 <nav>: {spent:.1f} s CPU"
+def test_a_page_of_12000_navigation_elements_keeps_its_content_and_drops_the_links():
+    # Correctness only: the cost (3.4 s of CPU at 60,000 elements, 72 s with the old repeated
+    # decompose) is printed by scripts/bench_worst_case.py, not asserted on a shared machine.
+    text, _ = html_to_text(page_of(12_000, "nav"))
+    assert "link" not in text and "w0" in text and "w11999" in text
