@@ -37,10 +37,7 @@ def main() -> int:
     print(f"{args.bank.name}: emergency recall {result.recall:.3f} ({result.emergencies - len(result.misses)}/"
           f"{result.emergencies}), false alarms {result.false_alarm_rate:.3f} ({len(result.false_alarms)}/{result.look_alikes})")
     if args.show:
-        for row in result.misses:
-            print(f"  MISS  {row['expect']:6} {row['concept']:22} {row['question']!r} shown={row['shown']}")
-        for row in result.false_alarms:
-            print(f"  ALARM {row['kind']:16} {row['concept']:22} {row['question']!r} shown={row['shown']}")
+        print("\n".join(result.details()))
     failed = []
     for target in args.fail_under:
         metric, _, value = target.partition("=")

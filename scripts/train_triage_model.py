@@ -14,7 +14,6 @@ changing the model, the banks or the examples; the detector ignores a file made 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ from assistant.config import Settings  # noqa: E402
 from assistant.embedding import load_embedder  # noqa: E402
 from assistant.records import URGENT_LEVELS  # noqa: E402
 from assistant.safety import SafetyDetector  # noqa: E402
+from assistant.safety.bank import read_bank  # noqa: E402
 from assistant.safety.detector import TRIAGE_MODEL_FILE  # noqa: E402
 from tests.test_safety import EMERGENCY_VARIANTS, NON_EMERGENCY_VARIANTS  # noqa: E402
 
@@ -41,19 +41,11 @@ C = 8.0
 
 
 def training_questions(detector: SafetyDetector, banks: list[str] = BANKS) -> list[tuple[str, bool]]:
-    rows: list[tuple[str, bool]] = []
-    for bank in banks:
-        for line in (ROOT / "tests" / "data" / bank).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                rows.append((row["question"], row["expect"] != "none"))
+    data = ROOT / "tests" / "data"
+    rows = [(row["question"], row["expect"] != "none") for bank in banks for row in read_bank(data / bank)]
     # The answer engine's tuning question sets: hundreds of everyday questions and follow-ups ("what did
     # he write?") that must not read as emergencies, with their few emergencies. Their blind halves stay out.
-    for question_set in QUESTION_SETS:
-        for line in (ROOT / "tests" / "data" / question_set).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                rows.append((row["question"], bool(row.get("emergency"))))
+    rows += [(row["question"], bool(row.get("emergency"))) for name in QUESTION_SETS for row in read_bank(data / name)]
     base = {c: spec.notice.level for c, spec in detector.messages.categories.items()}
     for category, spec in detector.messages.categories.items():
         rows += [(e, base[category] in URGENT_LEVELS) for e in spec.examples]

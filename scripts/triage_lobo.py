@@ -38,7 +38,7 @@ def main() -> int:
     settings = Settings()
     embedder = load_embedder(settings.model)
     detector = SafetyDetector(settings, embedder)
-    shipped = detector._triage_model
+    shipped = detector.triage_model
     assert shipped is not None, "the triage model does not match the embedding model"
     cache: dict[str, np.ndarray] = {}
 
@@ -53,7 +53,7 @@ def main() -> int:
         rows = training_questions(detector, [b for b in BANKS if b != bank])
         vectors, labels = encode([q for q, _ in rows]), np.array([y for _, y in rows])
         model = fit(vectors, labels)
-        detector._triage_model = dataclasses.replace(
+        detector.triage_model = dataclasses.replace(
             shipped, weights=model.coef_[0].astype(np.float32), bias=float(model.intercept_[0]),
             examples=vectors, labels=labels,
         )
@@ -64,10 +64,7 @@ def main() -> int:
         look_alikes += result.look_alikes
         print(f"{bank:28} recall {result.recall:.3f}  false alarms {result.false_alarm_rate:.3f}", flush=True)
         if args.show:
-            for row in result.misses:
-                print(f"   MISS  {row['concept']:22} {row['question'][:150]}")
-            for row in result.false_alarms:
-                print(f"   ALARM {row['concept']:22} {row['kind']:10} {row['question'][:150]}")
+            print("\n".join(result.details()))
     print(f"{'pooled':28} recall {caught / emergencies:.3f} ({caught}/{emergencies})  "
           f"false alarms {alarms / look_alikes:.3f} ({alarms}/{look_alikes})")
     return 0

@@ -27,6 +27,15 @@ class BankResult:
     misses: list[dict]
     false_alarms: list[dict]
 
+    def details(self) -> list[str]:
+        """One line per miss and per false alarm, with what was shown."""
+        return [
+            f"  MISS  {row['expect']:6} {row['concept']:22} {row['question']!r} shown={row['shown']}" for row in self.misses
+        ] + [
+            f"  ALARM {row['kind']:16} {row['concept']:22} {row['question']!r} shown={row['shown']}"
+            for row in self.false_alarms
+        ]
+
 
 def read_bank(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -63,20 +63,14 @@ class TriageModel:
 
     def probability(self, unit_vector: np.ndarray) -> float:
         """P(emergency); 0 when the nearest training question is not an emergency (two readings agree)."""
-        if not self.nearest_is_emergency(unit_vector):
-            return 0.0
-        return self.regression(unit_vector)
+        return self.read(unit_vector, veto_below=0.0)[0]
 
-    def regression(self, unit_vector: np.ndarray) -> float:
-        """The logistic regression's P(emergency) alone."""
-        return float(1.0 / (1.0 + np.exp(-(float(self.weights @ unit_vector) + self.bias))))
-
-    def nearest_is_emergency(self, unit_vector: np.ndarray) -> bool:
-        return bool(self.labels[int(np.argmax(self.examples @ unit_vector))])
-
-    def sure_not_emergency(self, unit_vector: np.ndarray, below: float) -> bool:
-        """Both readings say "not an emergency": a look-alike nearest, and P(emergency) below `below`."""
-        return not self.nearest_is_emergency(unit_vector) and self.regression(unit_vector) < below
+    def read(self, unit_vector: np.ndarray, veto_below: float) -> tuple[float, bool]:
+        """(P(emergency) as in `probability`, and whether both readings are sure it is no emergency: a
+        look-alike nearest and the regression's P below `veto_below`)."""
+        nearest_is_emergency = bool(self.labels[int(np.argmax(self.examples @ unit_vector))])
+        regression = float(1.0 / (1.0 + np.exp(-(float(self.weights @ unit_vector) + self.bias))))
+        return (regression if nearest_is_emergency else 0.0), (not nearest_is_emergency and regression < veto_below)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +137,8 @@ class SafetyDetector:
                 owners = {r.category for r in self.rulebook.rules if r.name in signal.informational_only_rules}
                 self._topic_only[signal.name] = (owners, {r.name for r in self.rulebook.rules if r.category in owners})
         self._example_matrix: np.ndarray | None = None
-        self._triage_model = TriageModel.load(embedder) if embedder is not None else None
+        # Public so that scripts/triage_lobo.py can swap in a model trained without one bank.
+        self.triage_model = TriageModel.load(embedder) if embedder is not None else None
         if embedder is not None:
             examples = [(c, e) for c, spec in self.messages.categories.items() for e in spec.examples]
             vectors = np.asarray(embedder.encode([e for _, e in examples]), dtype=np.float32)
@@ -191,10 +186,9 @@ class SafetyDetector:
         person = self.rulebook.frame("PERSON_WORD")
         live = any(f == "live" for f in framed) and bool(person.search(text)) and not rules.informational
         probability, sure_not = None, False
-        if self._triage_model is not None and query_vector is not None:
+        if self.triage_model is not None and query_vector is not None:
             unit = unit_vectors(np.asarray(query_vector, dtype=np.float32).reshape(-1))
-            probability = self._triage_model.probability(unit)
-            sure_not = self._triage_model.sure_not_emergency(unit, self.rulebook.model_veto_below)
+            probability, sure_not = self.triage_model.read(unit, self.rulebook.model_veto_below)
         return Reading(
             text, tuple(raw_sentences), tuple(sentences), tuple(resolved), framed, open_to_model, rules, findings,
             self.similarity_scores(question, query_vector), probability, sure_not, live,
@@ -265,7 +259,7 @@ class SafetyDetector:
         threshold = book.model_threshold_when_explained if categories else book.model_threshold
         if reading.emergency_probability >= threshold:
             return True
-        if len(reading.sentences) < 2 or self._embedder is None or self._triage_model is None:
+        if len(reading.sentences) < 2 or self._embedder is None or self.triage_model is None:
             return False
         live = [
             text for text, s, open_ in zip(reading.raw_sentences, reading.sentences, reading.open_to_model)
@@ -274,7 +268,7 @@ class SafetyDetector:
         if not live:
             return False
         vectors = unit_vectors(np.asarray(self._embedder.encode(live), dtype=np.float32))
-        return any(self._triage_model.probability(v) >= book.model_sentence_threshold for v in vectors)
+        return any(self.triage_model.probability(v) >= book.model_sentence_threshold for v in vectors)
 
     def _model_may_read(self, reading: Reading) -> bool:
         """The model reads whole questions and cannot tell when something happened: it may add a notice
