@@ -64,10 +64,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from assistant.engine import Assistant
-    from assistant.store import require_corpus
 
     settings = _settings(args, "host", "port")
-    require_corpus(settings)  # a missing or empty corpus is reported before the model loads
     try:
         from ui.app import build_app, launch_app
     except ImportError as exc:
@@ -132,12 +130,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     from assistant.engine import Assistant, validate_request
     from assistant.serialize import answer_to_dict
-    from assistant.store import require_corpus
 
     settings = _settings(args, "top_k")
     request = validate_request(args.question, args.history, settings)  # before loading anything: bad input fails fast
-    require_corpus(settings)  # a missing or empty corpus is reported before the model loads
-    assistant = Assistant.load(settings, progress=_progress)
+    assistant = Assistant.load(settings, progress=_progress)  # reports a missing or empty corpus before the model loads
     answer = assistant.answer(request.text, request.history)
     if args.json:
         print(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=2))
@@ -169,7 +165,8 @@ def _config_names(text: str) -> list[str]:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.embedding import load_embedder
-    from assistant.evaluate import evaluate, read_questions
+    from assistant.evaluate import evaluate
+    from assistant.question_file import read_questions
     from assistant.metrics import resolve_targets
     from assistant.report import check_output_folder, format_console, provenance, write_report
     from assistant.store import read_corpus
@@ -181,7 +178,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"baclofen-qa eval: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    documents = read_corpus(settings).documents  # with the settings' file limits
+    corpus = read_corpus(settings)  # with the settings' file limits
+    documents = corpus.documents
     questions = read_questions(
         args.questions, documents, max_question_chars=settings.max_question_chars, skip_invalid=args.skip_invalid
     )
@@ -197,7 +195,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         configs=args.compare,
         targets=targets,
         questions_file=str(args.questions),
-        provenance=provenance(settings, args.questions),
+        provenance=provenance(settings, corpus.fingerprints(), args.questions),
         progress=_progress,
     )
     write_report(report, args.out)
@@ -217,7 +215,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from assistant.calibration import DEFAULT_MIN_SCORE, fit_min_score, write_calibration
     from assistant.embedding import load_embedder
     from assistant.engine import Assistant
-    from assistant.evaluate import read_questions
+    from assistant.question_file import read_questions
     from assistant.metrics import CorpusText
 
     settings = _settings(args)

@@ -191,13 +191,22 @@ class Assistant:
         build_if_needed: bool = True,
         progress: Callable[[str], None] = lambda message: None,
     ) -> "Assistant":
-        """Load the model and the index once, building the index first when missing or stale."""
+        """Load the model and the index once, building the index first when missing or stale.
+
+        The index is checked first and the model loaded after, so that a missing or empty corpus is
+        reported at once, not after the model's seconds of loading.
+        """
         _one_blas_thread()
-        if embedder is None:
-            progress(f"Loading the embedding model {settings.model}")
-            embedder = load_embedder(settings.model, batch_size=settings.embed_batch_size)
-        ensure_index(settings, lambda: embedder, allow_rebuild=build_if_needed, progress=progress)
-        assistant = cls(settings, embedder, load_index(settings))
+        loaded: list[Embedder] = [embedder] if embedder is not None else []
+
+        def model() -> Embedder:
+            if not loaded:
+                progress(f"Loading the embedding model {settings.model}")
+                loaded.append(load_embedder(settings.model, batch_size=settings.embed_batch_size))
+            return loaded[0]
+
+        ensure_index(settings, model, allow_rebuild=build_if_needed, progress=progress)
+        assistant = cls(settings, model(), load_index(settings))
         assistant.answer("What are the side effects?")  # pay first-query costs at start-up, not on a user
         return assistant
 

@@ -28,13 +28,7 @@ from assistant.metrics import (
     summarize_by_tag,
 )
 from assistant.progress import open_progress
-from assistant.question_file import (  # re-exported ("as"): question files are read through this module
-    FIELDS as FIELDS,
-    LabelledQuestion,
-    QuestionSet,
-    parse_questions as parse_questions,
-    read_questions as read_questions,
-)
+from assistant.question_file import LabelledQuestion, QuestionSet
 from assistant.records import Answer, Document
 
 if TYPE_CHECKING:  # the engine is imported when something is run, not to read a question file

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from assistant.config import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_HTML_DEPTH
 from assistant.errors import CorpusError, EmptyCorpusError
-from assistant.html_text import HtmlTooDeepError, html_to_text  # html_to_text: re-exported, its old home
+from assistant.html_text import HtmlTooDeepError, html_to_text
 from assistant.records import DOCUMENT_KINDS, Document
 
 log = logging.getLogger(__name__)

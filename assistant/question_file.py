@@ -91,9 +91,9 @@ def read_questions(
 
 
 def _decode(data: bytes, path: Path) -> str:
-    """UTF-8 text, a leading byte-order mark dropped (spreadsheets write one); else the line of the first bad byte."""
+    """UTF-8 text (a leading byte-order mark is dropped by parse_questions); else the line of the first bad byte."""
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1

@@ -85,13 +85,12 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def provenance(settings: Settings, questions_file: Path) -> dict[str, Any]:
-    """Corpus fingerprints, the question file's sha256 and the git commit, so a report can be traced."""
-    from assistant.ingest import corpus_fingerprints
-
+def provenance(settings: Settings, corpus_fingerprints: dict[str, str], questions_file: Path) -> dict[str, Any]:
+    """Corpus fingerprints (of what was read: `Corpus.fingerprints`), the question file's sha256 and the
+    git commit, so a report can be traced."""
     return {
         "corpus_dir": str(settings.corpus_dir),
-        "corpus_fingerprints": corpus_fingerprints(settings.corpus_dir),
+        "corpus_fingerprints": corpus_fingerprints,
         "questions_sha256": hashlib.sha256(Path(questions_file).read_bytes()).hexdigest(),
         "git_commit": git_commit(Path.cwd()),
     }

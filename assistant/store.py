@@ -40,7 +40,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from assistant.build_files import (  # noqa: F401 - verify_build is part of this module's interface
+from assistant.build_files import (
     MANIFEST,
     checksum,
     fsync_dir,
@@ -278,18 +278,6 @@ def check_index(settings: Settings) -> list[str]:
     if damage:
         return [f"the index is damaged: {problem}" for problem in damage]
     return manifest_differences(manifest, expected_manifest(settings, current_fingerprints(settings)))
-
-
-def require_corpus(settings: Settings) -> None:
-    """Fail now, before any model is loaded, when the corpus is missing or holds no readable document.
-
-    An up-to-date index proves the corpus is usable from hashes alone; otherwise the corpus is read.
-
-    Raises:
-        CorpusError: the folder is missing; EmptyCorpusError: no readable document.
-    """
-    if check_index(settings):
-        read_corpus(settings)
 
 
 @contextlib.contextmanager

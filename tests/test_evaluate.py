@@ -12,7 +12,8 @@ from assistant.baseline import NaiveBaseline, split_recursive
 from assistant.config import Settings
 from assistant.engine import Question
 from assistant.errors import QuestionFileError
-from assistant.evaluate import EvalReport, judge, parse_questions, read_questions, summarize_run
+from assistant.evaluate import EvalReport, judge, summarize_run
+from assistant.question_file import parse_questions, read_questions
 from assistant.ingest import load_corpus
 from assistant.metrics import CorpusText
 from assistant.records import Answer, Document, Passage

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from assistant.errors import CorpusError, EmptyCorpusError
-from assistant.ingest import html_to_text, load_corpus
+from assistant.html_text import html_to_text
+from assistant.ingest import load_corpus
 from tests.conftest import CORPUS, SEED_ARTICLE
 
 

@@ -22,7 +22,7 @@ import assistant.embedding
 import assistant.report
 from assistant.cli import main
 from assistant.errors import OutputFolderError, QuestionFileError
-from assistant.evaluate import read_questions
+from assistant.question_file import read_questions
 from assistant.ingest import load_corpus
 from assistant.progress import LineProgress
 from tests.conftest import REPO, write_corpus

@@ -19,7 +19,8 @@ import assistant.ingest
 from assistant.cli import main
 from assistant.config import Settings
 from assistant.errors import SettingsError
-from assistant.ingest import html_to_text, load_corpus
+from assistant.html_text import html_to_text
+from assistant.ingest import load_corpus
 from assistant.store import build_index, check_index, ensure_index, load_index
 
 UNREADABLE_TARGET = Path("/proc/self/mem")  # reading offset 0 fails with EIO, whoever we are
