@@ -76,6 +76,9 @@ def compose_answer(
         emergency=safety.emergency,
         notices=notices,
         disclaimer=messages.crisis_disclaimer() if safety.suppress_passages else messages.disclaimer(cited, medicine),
+        short_disclaimer=(
+            messages.crisis_disclaimer() if safety.suppress_passages else messages.short_disclaimer(cited, medicine)
+        ),
         message=message,
         kind=kind,
         top_score=top_score,

@@ -118,6 +118,12 @@ class Settings:
     login_max_failures: int = 5
     login_lockout_seconds: float = 60.0
     login_failure_delay_seconds: float = 1.0
+    # Thumbs up/down under each answer, off unless a file is named. Each rating is appended to this
+    # JSONL file on the server: the rating, the kind of reply and the passages it quoted. The question
+    # itself is written only with feedback_keep_question on, because people type health details into
+    # it that they did not mean to hand over.
+    feedback_file: Path | None = None
+    feedback_keep_question: bool = False
 
     def __post_init__(self) -> None:
         problems = []

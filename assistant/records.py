@@ -165,3 +165,5 @@ class Answer:
     reason: str = ""  # why nothing is quoted, when abstaining (for evaluation reports)
     medicine: str = ""  # the medicine the question was understood to be about ("" when none)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # One short line naming the documents quoted, for a chat that has already shown `disclaimer` in full.
+    short_disclaimer: str = ""

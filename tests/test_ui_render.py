@@ -40,7 +40,8 @@ from tests.conftest_ui import (
 from ui.render import render_answer, render_documents, render_question, render_quote_text, text_to_html
 
 # The only tags a reply may contain: the fixed ones render.py writes.
-ALLOWED_TAGS = {"div", "span", "strong", "p", "cite", "blockquote", "mark", "small", "br"}
+# "a" only from configuration (tel: links, web addresses in the safety wording), "button" only the copy button.
+ALLOWED_TAGS = {"div", "span", "strong", "p", "cite", "blockquote", "mark", "small", "br", "a", "button"}
 
 
 class Collected(HTMLParser):
@@ -175,9 +176,12 @@ def test_unverified_reasons_are_shown_next_to_the_quote():
     assert text.index(SIDE_EFFECTS_TEXT) < text.index("⚠ unverified") < text.index(DISCLAIMER)
 
 
-def test_the_disclaimer_is_in_small_type_at_the_end():
+def test_the_disclaimer_comes_after_the_quotes_and_only_the_copy_button_after_it():
     rendered = render_answer(make_answer())
-    assert rendered.endswith(f'<small class="bq-disclaimer">{html.escape(DISCLAIMER)}</small></div>')
+    footer = f'<p class="bq-disclaimer bq-disclaimer-full">{html.escape(DISCLAIMER)}</p>'
+    assert footer in rendered
+    assert rendered.index("bq-quote") < rendered.index(footer)
+    assert rendered.index(footer) < rendered.index('class="bq-actions"')
 
 
 def test_an_abstention_shows_the_not_found_message_without_quotes():
@@ -416,7 +420,7 @@ def test_the_sources_panel_starts_with_the_engines_long_disclaimer_when_it_has_o
     assert "Long disclaimer" not in about_panel(stub)
     stub.messages = Messages()
     panel = about_panel(stub)
-    assert Collected(panel).text.startswith(f"Long disclaimer about 2 document(s) {XSS_IMG}")
+    assert Collected(panel).text.startswith(f"About the sourcesLong disclaimer about 2 document(s) {XSS_IMG}")
     assert "<img" not in panel
 
 
@@ -459,7 +463,7 @@ def test_the_queue_limits_how_many_answers_run_at_once():
 
     demo = build_app(StubAssistant(), Settings(concurrency_limit=3))
     answering = [fn for fn in demo.fns.values() if fn.concurrency_id == "assistant"]
-    assert len(answering) == 1 + 1 + 5  # the API, the textbox, the example buttons
+    assert len(answering) == 1 + 1 + 5 + 1  # the API, the textbox, the example buttons, "Ask again"
     assert {(fn.concurrency_limit, fn.concurrency_id) for fn in answering} == {(3, "assistant")}
 
 

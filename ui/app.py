@@ -18,6 +18,7 @@ import html
 import inspect
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence, TypeVar
 
 import gradio as gr
@@ -26,7 +27,8 @@ from assistant.config import Settings
 from assistant.errors import AssistantError, InvalidQuestionError
 from assistant.records import Answer, Document
 from assistant.serialize import answer_to_dict
-from ui.render import render_answer, render_documents, render_error, render_question, text_to_html
+from ui.feedback import FeedbackLog
+from ui.render import Contacts, render_answer, render_documents, render_error, render_question, text_to_html
 from ui.web_guard import guard_middleware
 
 log = logging.getLogger(__name__)
@@ -41,54 +43,18 @@ EXAMPLE_QUESTIONS = (
     "Can baclofen interact with other medicines?",
 )
 
-CSS = """
-.bq-notice-line { font-size: 1rem; margin: 0 0 .25rem 0; }
-.bq-answer { line-height: 1.5; }
-.bq-answer > * + * { margin-top: .6rem; }
-.bq-notice { border-radius: 6px; padding: .6rem .75rem; border: 2px solid; }
-.bq-notice .bq-label { display: inline-block; font-weight: 700; letter-spacing: .03em; margin-right: .35rem;
-  padding: 0 .4rem; border-radius: 4px; }
-.bq-red, .bq-crisis, .bq-poison { background: #fde8e8; border-color: #b3261e; color: #3b0a08; }
-.bq-red .bq-label, .bq-crisis .bq-label, .bq-poison .bq-label { background: #b3261e; color: #ffffff; }
-.bq-amber { background: #fff4e0; border-color: #a15c00; color: #3a2300; }
-.bq-amber .bq-label { background: #a15c00; color: #ffffff; }
-.bq-info { background: #e8f0fe; border-color: #1a56b0; color: #0b2550; }
-.bq-info .bq-label { background: #1a56b0; color: #ffffff; }
-.bq-message { font-weight: 600; margin: 0; }
-.bq-notice ~ .bq-message { font-weight: 400; }  /* after a banner, the banner is what must stand out */
-.bq-source { font-size: .95em; }
-.bq-source cite { font-style: italic; }
-.bq-quote { margin: .25rem 0 0 0; padding: .5rem .75rem; border-left: 4px solid #6b7280;
-  background: rgba(127, 127, 127, .10); }
-.bq-quote mark { background: #ffe27a; color: #111111; padding: 0 .1em; }
-.bq-unverified { font-size: .95em; font-weight: 600; color: #8a4b00; background: #fff4e0; padding: .15rem .4rem;
-  border-radius: 4px; margin-top: .3rem; display: inline-block; }
-.bq-disclaimer { display: block; font-size: .88em; border-top: 1px solid rgba(127, 127, 127, .4);
-  padding-top: .4rem; }
-.bq-docs { margin: 0; padding-left: 1.2rem; }
-.bq-doc + .bq-doc { margin-top: .6rem; }
-.bq-unreviewed { font-weight: 700; color: #a15c00; }
-"""
-
-# Runs once on page load. Gradio's autoscroll would show the *end* of a long reply; this shows
-# each new reply from its first line instead, so an emergency banner at its top is never
-# scrolled past. Only the chat panel scrolls, not the page.
-SHOW_NEW_REPLY_FROM_THE_TOP_JS = """
-() => {
-  let seen = 0;
-  const align = () => {
-    const replies = document.querySelectorAll('#bq-chat .bq-answer');
-    if (replies.length < seen) seen = replies.length;
-    if (replies.length === seen) return;
-    seen = replies.length;
-    const reply = replies[replies.length - 1];
-    const panel = reply.closest('[role="log"]');
-    const row = reply.closest('.message-row') || reply;
-    if (panel) panel.scrollTop += row.getBoundingClientRect().top - panel.getBoundingClientRect().top - 8;
-  };
-  new MutationObserver(align).observe(document.body, { childList: true, subtree: true });
-}
-"""
+UI_DIR = Path(__file__).resolve().parent
+# The page's styles and its one script (scrolling, accessible names, copy, the character counter).
+CSS = (UI_DIR / "chat.css").read_text(encoding="utf-8")
+PAGE_JS = (UI_DIR / "chat.js").read_text(encoding="utf-8")
+# Fonts the reader's device already has: Gradio's bundled web font has no lowercase glyphs in its
+# semi-bold face, so bold text mixed two fonts; and nothing is fetched from a font service.
+FONT_STACK = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "DejaVu Sans", "Arial", "sans-serif")
+# The conversation is kept in the browser's own storage (gr.BrowserState: localStorage, encrypted
+# with a key the server makes at start), so a reload in the same browser keeps it and nothing about it
+# is stored on the server. The most recent messages are kept.
+STORAGE_KEY = "baclofen-qa-conversation"
+MAX_SAVED_MESSAGES = 200
 
 
 class AnswersQuestions(Protocol):
@@ -171,8 +137,28 @@ def _json_type(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def respond(message: str, history: Sequence[Any] | None, assistant: AnswersQuestions) -> Reply:
-    """Answer one chat message given the chat so far; problems become a friendly reply."""
+def _role(message: Any) -> str | None:
+    return message.get("role") if isinstance(message, dict) else getattr(message, "role", None)
+
+
+def _content(message: Any) -> str:
+    return _message_text(message.get("content") if isinstance(message, dict) else getattr(message, "content", ""))
+
+
+def disclaimer_shown(history: Sequence[Any] | None, disclaimer: str) -> bool:
+    """Has this chat already shown `disclaimer` in full? (Then an answer shows its short line.)"""
+    shown = f'bq-disclaimer-full">{text_to_html(disclaimer)}<'
+    return any(_role(m) == "assistant" and shown in _content(m) for m in history or ())
+
+
+def respond(
+    message: str, history: Sequence[Any] | None, assistant: AnswersQuestions, contacts: Contacts = Contacts()
+) -> Reply:
+    """Answer one chat message given the chat so far; problems become a friendly reply.
+
+    The disclaimer is shown in full the first time this chat quotes these documents, then as one
+    short line naming the documents quoted.
+    """
     problem = text_problem(message, "The question")
     if problem:
         return Reply(render_error(problem), accepted=False)
@@ -182,26 +168,85 @@ def respond(message: str, history: Sequence[Any] | None, assistant: AnswersQuest
         return Reply(render_error(str(exc)), accepted=False)
     except AssistantError as exc:
         return Reply(render_error(f"Sorry, the assistant could not answer: {exc}"), accepted=False)
-    return Reply(render_answer(answer), accepted=True)
+    full = not disclaimer_shown(history, answer.disclaimer)
+    return Reply(render_answer(answer, contacts=contacts, full_disclaimer=full), accepted=True)
 
 
-def chat_turn(message: str, history: list | None, assistant: AnswersQuestions) -> tuple[str, list]:
+def chat_turn(
+    message: str, history: list | None, assistant: AnswersQuestions, contacts: Contacts = Contacts()
+) -> tuple[str, list]:
     """The textbox event: (new textbox value, new chat history).
 
     An accepted question is added with its answer and the textbox is emptied. A rejected one
     (too long) keeps its text in the box so it can be shortened, and only the explanation is
-    added, so it never becomes part of the history used for follow-ups. Blank input does nothing.
+    added, in a bubble of its own, so it never becomes part of the history used for follow-ups.
+    Blank input does nothing.
     """
     history = list(history or [])
     if isinstance(message, str) and not message.strip():
         return "", history
-    reply = respond(message, history, assistant)
+    reply = respond(message, history, assistant, contacts)
     if not reply.accepted:
         return shown_as_text(message), history + [{"role": "assistant", "content": reply.html}]
     return "", history + [
         {"role": "user", "content": render_question(message)},
         {"role": "assistant", "content": reply.html},
     ]
+
+
+def last_question(history: Sequence[Any] | None) -> tuple[int, str] | None:
+    """Where the chat's last question is and its text as typed, or None before the first question."""
+    messages = list(history or ())
+    for position in range(len(messages) - 1, -1, -1):
+        if _role(messages[position]) == "user":
+            return position, _display_to_text(_content(messages[position]))
+    return None
+
+
+def ask_again(history: list | None, assistant: AnswersQuestions, contacts: Contacts = Contacts()) -> list:
+    """"Ask again": the last question answered anew, in place of its earlier answer."""
+    found = last_question(history)
+    if found is None:
+        return list(history or [])
+    position, question = found
+    return chat_turn(question, list(history or [])[:position], assistant, contacts)[1]
+
+
+def edit_last_question(history: list | None) -> tuple[str, list]:
+    """"Edit last question": the last question goes back into the box and leaves the chat with its answer."""
+    found = last_question(history)
+    if found is None:
+        return "", list(history or [])
+    position, question = found
+    return question, list(history or [])[:position]
+
+
+def restore_conversation(saved: Any) -> list:
+    """The conversation kept in this browser, as chat messages; anything else in storage is dropped."""
+    if not isinstance(saved, list):
+        return []
+    messages = [
+        {"role": m["role"], "content": m["content"]}
+        for m in saved
+        if isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)
+    ]
+    return messages[-MAX_SAVED_MESSAGES:]
+
+
+def rate_reply(history: Sequence[Any] | None, index: Any, liked: Any, feedback: FeedbackLog) -> None:
+    """Record a thumbs up/down on the reply at `index` of the chat (ui/feedback.py)."""
+    messages = list(history or ())
+    position = index[0] if isinstance(index, (list, tuple)) and index else index
+    if not isinstance(position, int) or not 0 <= position < len(messages) or _role(messages[position]) != "assistant":
+        raise gr.Error("That rating could not be matched to an answer; please try again.", print_exception=False)
+    earlier = last_question(messages[:position])
+    thumbs_up = liked is True or liked == "Like"
+    try:
+        feedback.record(liked=thumbs_up, reply_html=_content(messages[position]), question=earlier[1] if earlier else "")
+    except OSError:
+        log.exception("The feedback file %s could not be written", feedback.path)
+        raise gr.Error("Sorry, your rating could not be saved.", print_exception=False) from None
+    gr.Info("Thank you: your rating was saved.")
 
 
 def ask_json(question: str, history: Sequence[str] | None, assistant: AnswersQuestions) -> dict[str, Any]:
@@ -243,9 +288,16 @@ def notice_line(settings: Settings, documents: Sequence[Document]) -> str:
         '<p class="bq-notice-line" role="note">'
         f"This assistant only <strong>quotes</strong> {what} about baclofen{review}. "
         "It is <strong>not</strong> a doctor or pharmacist and does not give medical advice. "
-        f"In an emergency, call your local emergency number ({html.escape(settings.emergency_number)})."
-        "</p>"
+        + contacts_for(settings).linkify(
+            f"In an emergency, call your local emergency number ({html.escape(settings.emergency_number)})."
+        )
+        + "</p>"
     )
+
+
+def contacts_for(settings: Settings) -> Contacts:
+    """The configured help numbers, to be shown as tel: links."""
+    return Contacts.of(settings.emergency_number, settings.poison_line, settings.crisis_line)
 
 
 ABOUT_LEGEND = (
@@ -265,10 +317,20 @@ def long_disclaimer(assistant: AnswersQuestions) -> str:
 
 
 def about_panel(assistant: AnswersQuestions) -> str:
-    """The "About the sources" panel: the long disclaimer, how to read answers, the documents."""
+    """The "About the sources" panel: the long disclaimer, how to read answers, the documents.
+
+    A native <details> element, so that its open or closed state reaches screen readers and the
+    keyboard without any script.
+    """
     disclaimer = long_disclaimer(assistant)
     intro = f'<p class="bq-long-disclaimer">{text_to_html(disclaimer)}</p>' if disclaimer else ""
-    return intro + ABOUT_LEGEND + render_documents(assistant.documents)
+    return (
+        '<details id="bq-about"><summary>About the sources</summary>'
+        + intro
+        + ABOUT_LEGEND
+        + render_documents(assistant.documents)
+        + "</details>"
+    )
 
 
 # Gradio keeps a per-session copy of every component's config (about 33 KiB here) for its last
@@ -326,18 +388,33 @@ class ChatBlocks(gr.Blocks):
 
 
 def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
-    """The chat page and the `/ask` API endpoint, wired to one loaded assistant."""
+    """The chat page and the `/ask` API endpoint, wired to one loaded assistant.
+
+    Raises:
+        SettingsError: feedback_file is set but cannot be written.
+    """
+    contacts = contacts_for(settings)
+    feedback = FeedbackLog(settings.feedback_file, keep_question=settings.feedback_keep_question) if settings.feedback_file else None
 
     @explain_failures
     def on_submit(message: str, history: list) -> tuple[str, list]:
-        return chat_turn(message, history, assistant)
+        return chat_turn(message, history, assistant, contacts)
 
     def _example_handler(question: str):
         @explain_failures
         def on_example(history: list) -> list:
-            return chat_turn(question, history, assistant)[1]
+            return chat_turn(question, history, assistant, contacts)[1]
 
         return on_example
+
+    @explain_failures
+    def on_ask_again(history: list) -> list:
+        return ask_again(history, assistant, contacts)
+
+    @explain_failures
+    def on_rate(history: list, rating: gr.LikeData) -> None:
+        if feedback is not None:
+            rate_reply(history, rating.index, rating.liked, feedback)
 
     @explain_failures
     def ask(question: str, history: list[str] | None = None) -> dict:
@@ -353,20 +430,25 @@ def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
 
     with ChatBlocks(title=TITLE, analytics_enabled=False) as demo:
         gr.HTML(f"<h1>{html.escape(TITLE)}</h1>{notice_line(settings, assistant.documents)}", elem_id="bq-header")
+        saved = gr.BrowserState([], storage_key=STORAGE_KEY)
         chatbot = gr.Chatbot(
             label="Conversation",
+            show_label=False,  # Gradio floats the label over the first line of the conversation
             elem_id="bq-chat",
-            height="62vh",
+            height="62vh",  # a phone gets no inner scrolling at all (chat.css)
             min_height=360,
-            autoscroll=False,  # see SHOW_NEW_REPLY_FROM_THE_TOP_JS
+            autoscroll=False,  # chat.js shows each new reply from its first line instead
+            # Each reply, error and refusal in a bubble of its own, so that a refusal is never read as
+            # the end of the answer above it.
+            group_consecutive_messages=False,
             # Replies are HTML from ui/render.py (every text piece escaped); Markdown off so that
             # `[x](javascript:...)`, `*`, `#`, `|` or `$` in a question or a quote stay literal.
             render_markdown=False,
             sanitize_html=True,
             allow_tags=False,
             latex_delimiters=[],
-            feedback_options=None,
-            buttons=[],  # the copy buttons would copy the reply's HTML source, not its text
+            feedback_options=("Like", "Dislike") if feedback is not None else None,
+            buttons=[],  # Gradio's copy button would copy the reply's HTML; each reply has its own (chat.js)
             placeholder=(
                 "<p><strong>Ask a question about baclofen.</strong><br>"
                 "Answers are word-for-word quotations from the documents listed under “About the sources”. "
@@ -379,23 +461,38 @@ def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
             lines=1,
             max_lines=6,
             submit_btn="Ask",
-            autofocus=True,
             elem_id="bq-question",
         )
-        with gr.Row():
+        # Filled by chat.js as the question nears max_question_chars.
+        gr.HTML(
+            f'<div id="bq-counter" role="status" aria-live="polite" data-max="{settings.max_question_chars}"></div>',
+            padding=False,
+        )
+        with gr.Row(elem_id="bq-tools"):
+            again_button = gr.Button("Ask again", size="sm", variant="secondary", elem_id="bq-again")
+            edit_button = gr.Button("Edit last question", size="sm", variant="secondary", elem_id="bq-edit")
             gr.ClearButton([textbox, chatbot], value="Clear conversation", size="sm", elem_id="bq-clear")
-        gr.Markdown("**Example questions** (click to ask):")
+        gr.HTML('<h2 class="bq-examples-title">Example questions <span>(click to ask)</span></h2>', padding=False)
         with gr.Row(elem_id="bq-examples"):
             example_buttons = [gr.Button(question, size="sm", variant="secondary") for question in EXAMPLE_QUESTIONS]
-        with gr.Accordion("About the sources", open=False, elem_id="bq-about"):
-            gr.HTML(about_panel(assistant))
+        gr.HTML(about_panel(assistant), padding=False)
 
         # Every event that runs the assistant shares one limit, so at most concurrency_limit
         # answers are computed at once however the requests arrive (chat, examples, API).
         limits = dict(concurrency_limit=settings.concurrency_limit, concurrency_id="assistant")
-        textbox.submit(on_submit, [textbox, chatbot], [textbox, chatbot], api_visibility="private", **limits)
+        private = dict(api_visibility="private")
+        textbox.submit(on_submit, [textbox, chatbot], [textbox, chatbot], **private, **limits)
         for button, question in zip(example_buttons, EXAMPLE_QUESTIONS):
-            button.click(_example_handler(question), [chatbot], [chatbot], api_visibility="private", **limits)
+            button.click(_example_handler(question), [chatbot], [chatbot], **private, **limits)
+        again_button.click(on_ask_again, [chatbot], [chatbot], **private, **limits)
+        edit_button.click(explain_failures(edit_last_question), [chatbot], [textbox, chatbot], **private).then(
+            None, js="() => document.querySelector('#bq-question textarea')?.focus()"
+        )
+        if feedback is not None:
+            chatbot.like(on_rate, [chatbot], None, **private)
+        # The conversation survives a reload: kept in this browser after every change, put back on load.
+        chatbot.change(lambda history: history, [chatbot], [saved], **private, queue=False)
+        demo.load(restore_conversation, [saved], [chatbot], **private, queue=False)
         gr.api(ask, api_name=API_NAME, **limits)
 
     demo.queue(default_concurrency_limit=settings.concurrency_limit)
@@ -435,7 +532,9 @@ def launch_app(demo: gr.Blocks, settings: Settings, **overrides: Any):
         show_error=False,
         quiet=True,  # the CLI prints the address; Gradio's own banner suggests a public share link, which we never want
         css=CSS,
-        js=SHOW_NEW_REPLY_FROM_THE_TOP_JS,
+        js=PAGE_JS,
+        theme=gr.themes.Default(font=list(FONT_STACK)),
+        footer_links=[],  # "Use via API" and "Settings" links failed contrast; the API is in the README
     )
     options.update(overrides)
     return demo.launch(**options)

@@ -7,13 +7,21 @@ literal characters and never becomes an element or a link. The only tags in a re
 the fixed ones written below.
 
 Display order (SAFETY.md sections 2-3): urgent banners (RED, CRISIS, POISON), cautions
-(AMBER, INFO), the plain message ("not found", help), the quotations, the disclaimer.
+(AMBER, INFO), the plain message ("not found", help), the quotations, the disclaimer, then
+the reply's actions (copy). Under an urgent banner with nothing quoted, the banner stands alone.
+
+Links are made only from configuration and fixed wording, never from corpus or user text: the
+configured emergency, poison and crisis numbers become `tel:` links, and web addresses in the
+safety wording (findahelpline.com) become links.
 """
 
 from __future__ import annotations
 
 import html
+import re
+from dataclasses import dataclass
 from typing import Iterable
+from urllib.parse import quote
 
 from assistant.records import LEVEL_ORDER, Answer, Document, Notice, Passage
 
@@ -27,8 +35,42 @@ LEVEL_LABELS = {
 }
 UNVERIFIED_LABEL = "⚠ unverified:"
 KINDS = ("answer", "not_found", "help", "emergency_only")
-# Shown only if the engine abstains without a message of its own.
-FALLBACK_NOT_FOUND = "The article doesn't cover this. Please ask your pharmacist or doctor."
+# Shown only if the engine says "not found" without a message of its own; never under a banner.
+FALLBACK_NOT_FOUND = "The documents don't cover this; please ask your pharmacist or doctor."
+COPY_LABEL = "Copy answer"
+
+# A phone number as people write one: digits with spaces, dashes, dots, brackets, an optional "+".
+_PHONE = re.compile(r"^\+?\(?[0-9][0-9 ().-]*[0-9]$|^[0-9]$")
+# A web address in fixed safety wording: "findahelpline.com", "https://www.samaritans.org/...".
+_WEB_ADDRESS = re.compile(r"(?<![@\w.])(?:https?://)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/[\w./?=%-]*)?(?![\w@])", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Contacts:
+    """The configured help numbers (Settings.emergency_number, poison_line, crisis_line), made
+    tappable wherever the safety wording shows them."""
+
+    numbers: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, *values: str) -> "Contacts":
+        return cls(tuple(dict.fromkeys(v.strip() for v in values if v and _PHONE.match(v.strip()))))
+
+    def linkify(self, escaped: str, *, web_addresses: bool = True) -> str:
+        """Escaped text with each configured number as a tel: link and (unless `web_addresses` is
+        False, for text that may carry a user's words) each web address as a link."""
+        for number in sorted(self.numbers, key=len, reverse=True):
+            dial = re.sub(r"[^0-9+]", "", number)
+            pattern = re.compile(r"(?<![\w+>])" + re.escape(html.escape(number)) + r"(?![\w<])")
+            link = f'<a class="bq-tel" href="tel:{dial}">{html.escape(number)}</a>'
+            escaped = pattern.sub(lambda _: link, escaped)
+        return _WEB_ADDRESS.sub(_web_link, escaped) if web_addresses else escaped
+
+
+def _web_link(match: re.Match[str]) -> str:
+    address = match.group(0)
+    href = address if address.lower().startswith(("http://", "https://")) else f"https://{address}"
+    return f'<a class="bq-web" href="{href}" target="_blank" rel="noopener noreferrer">{address}</a>'
 
 
 def text_to_html(text: str) -> str:
@@ -49,7 +91,7 @@ def order_notices(notices: Iterable[Notice]) -> list[Notice]:
     return sorted(notices, key=_level_rank)
 
 
-def render_notice(notice: Notice) -> str:
+def render_notice(notice: Notice, contacts: Contacts = Contacts()) -> str:
     level = notice.level if notice.level in LEVEL_LABELS else "INFO"
     label = LEVEL_LABELS[level]
     # role="alert" makes screen readers announce urgent banners as soon as they appear.
@@ -59,7 +101,7 @@ def render_notice(notice: Notice) -> str:
         f'<div class="bq-notice bq-{level.lower()}"{role} data-level="{level}">'
         f'<span class="bq-label">{label}</span> '
         f"{title}"
-        f'<span class="bq-notice-text">{text_to_html(notice.text)}</span>'
+        f'<span class="bq-notice-text">{contacts.linkify(text_to_html(notice.text))}</span>'
         "</div>"
     )
 
@@ -104,17 +146,37 @@ def render_passage(passage: Passage) -> str:
     )
 
 
-def render_answer(answer: Answer) -> str:
-    """The whole reply as one line of HTML, in the order SAFETY.md requires."""
-    parts = [render_notice(notice) for notice in order_notices(answer.notices)]
-    message = answer.message or (FALLBACK_NOT_FOUND if answer.abstained and not answer.passages else "")
+def render_answer(answer: Answer, *, contacts: Contacts = Contacts(), full_disclaimer: bool = True) -> str:
+    """The whole reply as one line of HTML, in the order SAFETY.md requires.
+
+    `full_disclaimer` False shows the answer's short line instead (a chat shows the full one once).
+    """
+    kind = answer.kind if answer.kind in KINDS else "answer"
+    parts = [render_notice(notice, contacts) for notice in order_notices(answer.notices)]
+    message = answer.message or (FALLBACK_NOT_FOUND if kind == "not_found" and not answer.emergency else "")
     if message:
-        kind = answer.kind if answer.kind in KINDS else "answer"
-        parts.append(f'<p class="bq-message bq-{kind}">{text_to_html(message)}</p>')
+        # A "not found" message can repeat the user's words ("The documents are not about <x>").
+        linked = contacts.linkify(text_to_html(message), web_addresses=False)
+        parts.append(f'<p class="bq-message bq-{kind}">{linked}</p>')
     parts.extend(render_passage(passage) for passage in answer.passages)
-    if answer.disclaimer:
-        parts.append(f'<small class="bq-disclaimer">{text_to_html(answer.disclaimer)}</small>')
-    return f'<div class="bq-answer">{"".join(parts)}</div>'
+    disclaimer = answer.disclaimer if full_disclaimer or not answer.short_disclaimer else answer.short_disclaimer
+    if disclaimer:
+        size = "full" if disclaimer == answer.disclaimer else "short"
+        parts.append(f'<p class="bq-disclaimer bq-disclaimer-{size}">{text_to_html(disclaimer)}</p>')
+    parts.append(
+        '<div class="bq-actions">'
+        f'<button type="button" class="bq-copy">{COPY_LABEL}</button>'
+        '<span class="bq-copy-status" role="status"></span>'
+        "</div>"
+    )
+    return f'<div class="bq-answer"{_reply_facts(answer, kind)}>{"".join(parts)}</div>'
+
+
+def _reply_facts(answer: Answer, kind: str) -> str:
+    """What a rating of this reply records (ui/feedback.py): its kind, banners and quotes, as attributes."""
+    levels = " ".join(n.level for n in order_notices(answer.notices))
+    quotes = " ".join(f"{quote(p.doc_id, safe='/')}:{p.start}-{p.end}" for p in answer.passages)
+    return f' data-kind="{kind}" data-levels="{html.escape(levels)}" data-quotes="{html.escape(quotes)}"'
 
 
 def render_error(message: str) -> str:

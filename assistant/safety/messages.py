@@ -191,7 +191,7 @@ class SafetyMessages:
             claims.append(UnverifiedClaim(claim_id, pattern, reason))
 
         disclaimer = dict(_require(data, "disclaimer", "the file"))
-        for key in ("official", "unreviewed", "advice", "crisis", "long"):
+        for key in ("official", "unreviewed", "advice", "crisis", "long", "short_quoted", "short_unreviewed", "short_advice"):
             if _PHONE_LIKE.search(_require(disclaimer, key, "[disclaimer]")):
                 raise SettingsError(f"{SAFETY_FILE.name}: [disclaimer] {key} contains a phone number")
         replies = _require(data, "replies", "the file")
@@ -239,6 +239,21 @@ class SafetyMessages:
         if unreviewed:
             parts.append(_fill(self._disclaimer["unreviewed"], self._titles(unreviewed), "[disclaimer] unreviewed"))
         parts.append(self._disclaimer["advice"])
+        return personalise(" ".join(parts), medicine)
+
+    def short_disclaimer(self, documents: Sequence[Document], medicine: str = "") -> str:
+        """One short line for a chat that has shown `disclaimer` in full: the documents quoted, if any,
+        and "not medical advice". Never "Quoted from" when nothing was quoted."""
+        parts = []
+        official = [d for d in documents if d.official]
+        unreviewed = [d for d in documents if not d.official]
+        if official:
+            parts.append(_fill(self._disclaimer["short_quoted"], self._titles(official), "[disclaimer] short_quoted"))
+        if unreviewed:
+            parts.append(
+                _fill(self._disclaimer["short_unreviewed"], self._titles(unreviewed), "[disclaimer] short_unreviewed")
+            )
+        parts.append(self._disclaimer["short_advice"])
         return personalise(" ".join(parts), medicine)
 
     def crisis_disclaimer(self) -> str:
