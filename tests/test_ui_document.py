@@ -377,3 +377,51 @@ def test_every_passage_of_a_real_answer_opens_its_document_with_exactly_the_quot
         seen = read_page(response.text)
         assert seen.marks == [passage.text]
         assert seen.text == document.text
+
+
+# --- in a browser ----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("width", "height", "scheme"), [(390, 844, "light"), (390, 844, "dark"), (1280, 900, "light")], ids=str
+)
+def test_in_a_browser_without_javascript_the_passage_is_in_view_on_load_and_nothing_scrolls_sideways(
+    browser, real_assistant, real_server, width, height, scheme
+):
+    from axe_playwright_python.sync_playwright import Axe
+
+    from tests.conftest_ui import SCREENSHOTS
+
+    answer = real_assistant.answer("what are the side effects?")
+    # The quote furthest into its document: the page must scroll there by itself.
+    passage = max(answer.passages, key=lambda p: p.start)
+    url = urljoin(real_server.url, document_href(passage.doc_id, passage.start, passage.end))
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, java_script_enabled=False, color_scheme=scheme
+    )
+    try:
+        page = context.new_page()
+        page.goto(url)
+        mark = page.locator("mark#passage")
+        assert mark.inner_text() == passage.text
+        box = mark.bounding_box()
+        assert box is not None and 0 <= box["y"] < height, f"the passage is not on the screen on load: {box}"
+        assert page.evaluate("window.scrollY") > 0 or box["y"] + box["height"] <= height
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"document-page-{width}-{scheme}.png"))
+    finally:
+        context.close()
+
+    # axe-core is injected by the test driver (the page itself allows no script).
+    context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        violations = Axe().run(page).response["violations"]
+        serious = [(v["id"], v["impact"], v["help"]) for v in violations if v["impact"] in ("serious", "critical")]
+        assert serious == []
+    finally:
+        context.close()

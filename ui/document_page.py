@@ -77,7 +77,8 @@ a { color: #0b57d0; }
 .facts dd { display: inline; margin: 0; }
 .unreviewed { color: #8a4b00; font-weight: 700; }
 .text { white-space: pre-wrap; border-top: 1px solid #9ca3af; padding-top: 1rem; }
-mark { background: #ffe27a; color: #111111; outline: 2px solid #8a6d00; scroll-margin-top: 30vh; }
+/* scroll-margin: the #passage jump leaves some text above the quote, for context. */
+mark { background: #ffe27a; color: #111111; box-shadow: 0 0 0 3px #ffe27a; scroll-margin-top: 25vh; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
   white-space: nowrap; }
 @media (prefers-color-scheme: dark) {
