@@ -157,12 +157,15 @@ def test_the_page_says_what_is_highlighted_and_links_back_to_the_chat():
     assert 'name="viewport"' in page
 
 
-@pytest.mark.parametrize(("reviewed", "words"), [(True, "Reviewed by a clinician."), (False, "Not reviewed by a clinician.")])
+@pytest.mark.parametrize(
+    ("reviewed", "words"), [(True, "Reviewed by a clinician."), (False, "Not reviewed by a clinician.")]
+)
 def test_the_page_shows_the_title_the_source_and_whether_a_clinician_reviewed_it(reviewed, words):
     page = render_document_page(replace(DOC, reviewed=reviewed), 0, 0)
     assert html.escape(DOC.title) in page and DOC.title in read_page(page).title
     assert words in page
-    assert {"href": "https://www.example.org/baclofen?lang=en&v=2", "rel": "noopener noreferrer"} in read_page(page).links
+    source_link = {"href": "https://www.example.org/baclofen?lang=en&v=2", "rel": "noopener noreferrer"}
+    assert source_link in read_page(page).links
 
 
 @pytest.mark.parametrize(
@@ -223,7 +226,8 @@ def test_the_link_carries_any_document_id_and_the_offsets_back_unchanged(doc_id)
 
 def test_the_link_is_relative_so_it_works_under_a_path_prefix():
     href = document_href("a.txt", 1, 2)
-    assert urljoin("https://example.org/tools/baclofen/", href).startswith("https://example.org/tools/baclofen/document?")
+    prefix = "https://example.org/tools/baclofen/"
+    assert urljoin(prefix, href).startswith(prefix + "document?")
 
 
 @pytest.mark.parametrize(
@@ -333,7 +337,8 @@ def test_the_server_answers_a_bad_link_with_a_page_and_a_sentence(document_serve
 
 @pytest.mark.slow
 def test_the_web_guard_still_stands_in_front_of_the_server(document_server):
-    response = httpx.post(urljoin(document_server.url, "gradio_api/upload"), files={"files": ("a.txt", b"x")}, timeout=30)
+    upload = urljoin(document_server.url, "gradio_api/upload")
+    response = httpx.post(upload, files={"files": ("a.txt", b"x")}, timeout=30)
     assert response.status_code == 403
 
 
@@ -348,7 +353,8 @@ def test_with_a_login_a_stranger_gets_no_document_and_a_logged_in_user_gets_the_
     with httpx.Client() as wrong:
         assert wrong.post(urljoin(server.url, "login"), data={"username": "nurse", "password": "no"}).status_code != 200
         assert get(url, wrong).status_code == 401
-    forged = get(url, httpx.Client(cookies={f"access-token-{cookie_id}": "forged", f"access-token-unsecure-{cookie_id}": "x"}))
+    forged_cookies = {f"access-token-{cookie_id}": "forged", f"access-token-unsecure-{cookie_id}": "forged"}
+    forged = get(url, httpx.Client(cookies=forged_cookies))
     assert forged.status_code == 401
 
     with httpx.Client() as user:

@@ -203,7 +203,8 @@ class PageProblem(Exception):
 def _one_value(query: Any, name: str) -> str | None:
     values = query.getlist(name)
     if len(values) > 1:
-        raise PageProblem(400, "Link not understood", f"The link gives “{name}” {len(values)} times; it must be given once.")
+        sentence = f"The link gives “{name}” {len(values)} times; it must be given once."
+        raise PageProblem(400, "Link not understood", sentence)
     return values[0] if values else None
 
 
@@ -237,9 +238,8 @@ def read_link(query: Any, documents: Mapping[str, Document]) -> tuple[Document, 
             "was given; ask the question again in the chat.",
         )
     if start > end:
-        raise PageProblem(
-            400, "Link not understood", f"The link's passage ends (character {end}) before it starts (character {start})."
-        )
+        sentence = f"The link's passage ends (character {end}) before it starts (character {start})."
+        raise PageProblem(400, "Link not understood", sentence)
     if end > len(document.text):
         raise PageProblem(
             400,
@@ -286,7 +286,7 @@ async def gradio_lets_in(request: Request) -> bool:
         return True
     functions = gradio_login_functions(app)
     if functions is None:
-        log.error("Gradio's login check was not found on its %s route: document pages are refused", GRADIO_GUARDED_ROUTE)
+        log.error("Gradio's login check is not on its %s route: document pages are refused", GRADIO_GUARDED_ROUTE)
         return False
     login_check, get_current_user = functions
     user = get_current_user(request)
