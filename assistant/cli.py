@@ -79,7 +79,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "Set BACLOFEN_QA_AUTH_USER and BACLOFEN_QA_AUTH_PASSWORD to require one."
         )
     try:
-        _, url, _ = launch_app(demo, settings, prevent_thread_lock=True)
+        _, url, _ = launch_app(demo, settings, documents=assistant.documents, prevent_thread_lock=True)
     except OSError as exc:
         if "empty port" in str(exc):  # Gradio's wording when the port is taken
             raise AssistantError(

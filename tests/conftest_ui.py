@@ -202,7 +202,9 @@ def start_server(assistant, settings: Settings) -> tuple[RunningServer, object]:
 
     demo = build_app(assistant, settings)
     port = free_port()
-    _, url, _ = launch_app(demo, settings.replace(port=port), prevent_thread_lock=True, quiet=True)
+    _, url, _ = launch_app(
+        demo, settings.replace(port=port), documents=assistant.documents, prevent_thread_lock=True, quiet=True
+    )
     return RunningServer(url=url, assistant=assistant, settings=settings), demo
 
 

@@ -27,6 +27,7 @@ from assistant.config import Settings
 from assistant.errors import AssistantError, InvalidQuestionError
 from assistant.records import Answer, Document
 from assistant.serialize import answer_to_dict
+from ui.document_page import document_route
 from ui.feedback import FeedbackLog
 from ui.render import Contacts, render_answer, render_documents, render_error, render_question, text_to_html
 from ui.web_guard import guard_middleware
@@ -499,8 +500,10 @@ def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
     return demo
 
 
-def launch_app(demo: gr.Blocks, settings: Settings, **overrides: Any):
+def launch_app(demo: gr.Blocks, settings: Settings, *, documents: Sequence[Document] = (), **overrides: Any):
     """Start the server with the project's limits. Blocks unless `prevent_thread_lock=True`.
+
+    `documents` are the ones the "Show in document" links open (ui/document_page.py).
 
     Returns what `gr.Blocks.launch` returns: (app, local_url, share_url).
     """
@@ -524,7 +527,8 @@ def launch_app(demo: gr.Blocks, settings: Settings, **overrides: Any):
         else None,
         # WebGuard refuses uploads, hides the API description from strangers and throttles logins
         # (ui/web_guard.py). FastAPI's own /openapi.json, served without login, lists every route.
-        app_kwargs={"middleware": [guard], "openapi_url": None},
+        # routes: the "Show in document" page, added before the server starts and behind the guard.
+        app_kwargs={"middleware": [guard], "openapi_url": None, "routes": [document_route(documents)]},
         max_file_size=0,  # a second lock on uploads, should a route escape the guard
         state_session_capacity=SESSION_STATE_CAPACITY,
         ssr_mode=False,
