@@ -119,7 +119,7 @@ def test_a_typed_question_shows_a_quote_its_source_and_the_disclaimer(real_tab, 
     quote.wait_for(state="visible")
     assert "From the article:" in reply.inner_text()
     assert TITLE in reply.locator("cite").first.inner_text()
-    disclaimer = reply.locator("small.bq-disclaimer")
+    disclaimer = reply.locator(".bq-disclaimer")
     assert disclaimer.is_visible()
     assert disclaimer.inner_text().strip() == real_assistant.answer("Can I drive after taking baclofen?").disclaimer
     # The page must not be a screen of raw markup: no tag characters in what is shown.

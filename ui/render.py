@@ -24,6 +24,7 @@ from typing import Iterable
 from urllib.parse import quote
 
 from assistant.records import LEVEL_ORDER, Answer, Document, Notice, Passage
+from ui.document_page import document_href, web_link
 
 # The words in front of each banner, so that the level is stated in text, not only by colour.
 LEVEL_LABELS = {
@@ -38,6 +39,7 @@ KINDS = ("answer", "not_found", "help", "emergency_only")
 # Shown only if the engine says "not found" without a message of its own; never under a banner.
 FALLBACK_NOT_FOUND = "The documents don't cover this; please ask your pharmacist or doctor."
 COPY_LABEL = "Copy answer"
+SHOW_IN_DOCUMENT = "Show in document"
 
 # A phone number as people write one: digits with spaces, dashes, dots, brackets, an optional "+".
 _PHONE = re.compile(r"^\+?\(?[0-9][0-9 ().-]*[0-9]$|^[0-9]$")
@@ -137,11 +139,18 @@ def render_passage(passage: Passage) -> str:
     unverified = "".join(
         f'<div class="bq-unverified">{UNVERIFIED_LABEL} {text_to_html(reason)}</div>' for reason in passage.unverified
     )
+    # A new tab, so the conversation stays where it was.
+    href = html.escape(document_href(passage.doc_id, passage.start, passage.end), quote=True)
+    show = (
+        f'<a class="bq-show" href="{href}" target="_blank" rel="noopener noreferrer">{SHOW_IN_DOCUMENT}'
+        '<span class="bq-sr-only"> (opens in a new tab)</span></a>'
+    )
     return (
         '<div class="bq-passage">'
         f'<div class="bq-source">{source}</div>'
         f'<blockquote class="bq-quote">{render_quote_text(passage)}</blockquote>'
         f"{unverified}"
+        f'<div class="bq-passage-links">{show}</div>'
         "</div>"
     )
 
@@ -190,25 +199,28 @@ def render_question(question: str) -> str:
 
 
 def render_documents(documents: Iterable[Document]) -> str:
-    """The "About the sources" panel: each document, where it comes from, and whether it was reviewed."""
+    """The "About the sources" panel: each document, where it comes from, whether it was reviewed,
+    and a link to read it whole."""
     items = []
     for document in documents:
         source = text_to_html(document.source)
-        if document.source.startswith(("https://", "http://")):
-            href = html.escape(document.source, quote=True)
-            source = f'<a href="{href}" target="_blank" rel="noopener noreferrer">{source}</a>'
-        reviewed = (
-            '<span class="bq-reviewed">Reviewed by a clinician.</span>'
-            if document.reviewed
-            else '<span class="bq-unreviewed">Not reviewed by a clinician.</span>'
-        )
-        notes = f'<div class="bq-doc-notes">{text_to_html(document.notes)}</div>' if document.notes else ""
+        href = web_link(document.source)
+        if href:
+            source = f'<a href="{html.escape(href, quote=True)}" target="_blank" rel="noopener noreferrer">{source}</a>'
+        status = "Reviewed by a clinician." if document.reviewed else "Not reviewed by a clinician."
+        reviewed = f'<span class="bq-{"reviewed" if document.reviewed else "unreviewed"}">{status}</span>'
+        # A sidecar's notes often restate the review status; it is said once, above.
+        notes_text = document.notes.replace(status, "").strip()
+        notes = f'<div class="bq-doc-notes">{text_to_html(notes_text)}</div>' if notes_text else ""
+        read = html.escape(document_href(document.doc_id, 0, 0), quote=True)
         items.append(
             '<li class="bq-doc">'
             f'<div class="bq-doc-title"><cite>{text_to_html(document.title)}</cite></div>'
             f'<div class="bq-doc-source">Source: {source}</div>'
             f'<div class="bq-doc-review">{reviewed}</div>'
             f"{notes}"
+            f'<div class="bq-doc-read"><a href="{read}" target="_blank" rel="noopener noreferrer">Read the whole '
+            'document<span class="bq-sr-only"> (opens in a new tab)</span></a></div>'
             "</li>"
         )
     if not items:
