@@ -13,7 +13,9 @@ The fused score `dense_weight * max(dense, sentence) + (1 - dense_weight) * lexi
 near-ties with an unreviewed article), ranks the chunks and is the score the abstention threshold
 applies to. A search is limited to a scope: the documents about the medicine asked about
 (assistant/routing.py); FAISS searches only their vectors (an ID selector). Candidates that repeat an
-already chosen passage are dropped, and neighbouring chunks of one section are merged.
+already chosen passage are dropped, unless they say more than it (more sentences or list items the
+other does not say): then the fuller one takes the chosen one's place. Neighbouring chunks of one section
+are merged.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ from assistant.store import LoadedIndex
 DUPLICATE_OVERLAP = 0.6
 # Share of the lexical score given to matching adjacent word pairs of the question.
 PHRASE_WEIGHT = 0.25
+# A sentence is said by another passage when this share of its content words, and every number in it,
+# are in that passage ("92% of patients reported only mild side effects" is not said by a table of
+# trials that has every word of it but the 92).
+SAID_SHARE = 0.8
 # A "sentence" this short (a bullet, "Benefits of Baclofen:") is too little text to judge by embedding.
 MIN_SENTENCE_WORDS = 4
 # Merged neighbours may not grow a passage beyond this, so answers stay readable at a glance.
@@ -153,6 +159,10 @@ class Retriever:
         ]
         self.sentence_long_enough = np.array([len(w) >= MIN_SENTENCE_WORDS for w in sentence_words], dtype=bool)
         self.sentence_stems = [frozenset(lexicon.stems(w)) for w in sentence_words]
+        self.sentence_content = [
+            frozenset(lexicon.content_stems_of(index.documents[index.chunks[r.chunk_index].doc_id].text[r.start:r.end]))
+            for r in index.sentences
+        ]
 
     def _scope(self, doc_ids: frozenset[str] | None) -> _Scope:
         """The chunks and sentences of some documents, with FAISS selectors for them (cached per scope)."""
@@ -251,20 +261,47 @@ class Retriever:
 
     def select(self, candidates: Sequence[Candidate], top_k: int, min_score: float) -> list[Candidate]:
         """The first candidates (in the order given) that do not repeat each other, all scoring at least
-        `min_score`, and after the first at most `secondary_margin` below it."""
+        `min_score`, and after the first at most `secondary_margin` below it.
+
+        Of passages that repeat each other, the fuller one is kept, in the place of the first: a later
+        candidate that says more than every chosen passage it repeats replaces them (the seed article
+        gives "dizziness, weakness, nausea, and headache" in one sentence before its full list of common
+        side effects, and the list, not the sentence, answers "what are the side effects?").
+        """
         chosen: list[Candidate] = []
         if not candidates:
             return chosen
         floor = max(min_score, candidates[0].score - self.settings.secondary_margin)
         for candidate in candidates:
-            if len(chosen) >= top_k:
-                break
             if candidate.score < (min_score if not chosen else floor):
                 continue
-            if any(self._repeats(candidate, other) for other in chosen):
+            repeated = [i for i, other in enumerate(chosen) if self._repeats(candidate, other)]
+            if not repeated:
+                if len(chosen) < top_k:
+                    chosen.append(candidate)
                 continue
-            chosen.append(candidate)
+            # Still read once `top_k` are chosen: a fuller repeat may come later in the ranking. It must say
+            # the sentence that made the chosen passage match, and more sentences than it leaves unsaid.
+            if all(
+                self._says(candidate, self.sentence_content[chosen[i].best_sentence])
+                and self._unsaid(candidate, chosen[i]) > self._unsaid(chosen[i], candidate)
+                for i in repeated
+            ):
+                chosen[repeated[0]] = candidate
+                chosen = [c for i, c in enumerate(chosen) if i not in repeated[1:]]
         return chosen
+
+    def _says(self, a: Candidate, sentence: frozenset[str]) -> bool:
+        """Does passage `a` say a sentence (its content stems)? See SAID_SHARE."""
+        stems = self.text_stems[a.chunk_index]
+        return len(sentence & stems) >= SAID_SHARE * len(sentence) and all(
+            s in stems for s in sentence if any(ch.isdigit() for ch in s)
+        )
+
+    def _unsaid(self, a: Candidate, b: Candidate) -> int:
+        """How many of `a`'s sentences (a list item is one) `b` does not say."""
+        first, last = self.sentence_ranges[a.chunk_index]
+        return sum(1 for stems in self.sentence_content[first:last] if stems and not self._says(b, stems))
 
     def _repeats(self, a: Candidate, b: Candidate) -> bool:
         ca, cb = self.index.chunks[a.chunk_index], self.index.chunks[b.chunk_index]

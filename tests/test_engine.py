@@ -67,6 +67,14 @@ def test_passages_of_one_answer_do_not_repeat_each_other(assistant):
     assert len(lists) == 1
 
 
+def test_the_side_effects_answer_opens_with_the_full_list_of_common_ones(assistant):
+    # Issue 11: a sentence naming four of them ranked first and the list was shown third. The list says
+    # all the sentence says and more, so it takes the sentence's place; the serious ones follow it.
+    answer = assistant.answer("what are the side effects?")
+    assert "Common side effects of Baclofen may include" in answer.passages[0].text
+    assert not any(p.text.startswith("Other potential side effects include") for p in answer.passages)
+
+
 @pytest.mark.parametrize(
     "question",
     [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.lexicon import Lexicon
-from assistant.retrieval import Retriever
+from assistant.retrieval import Candidate, Retriever
 from assistant.store import build_index, load_index
 from tests.conftest import write_corpus
 
@@ -71,3 +71,102 @@ def test_nothing_is_selected_below_the_minimum_score(retriever):
     found, _ = ask(retriever, "weather tomorrow")
     r, *_ = retriever
     assert r.select(found.candidates, 3, min_score=0.99) == []
+
+
+# Made-up passages that repeat each other: a sentence naming some side effects (and advice), the full
+# list, a shorter list, a list saying one thing the sentence does not, two halves of the full list,
+# and one on another subject. Each paragraph is its own section, so its own chunk.
+REPEATS = {
+    "effects.txt": (
+        "Sentence\n\nOther effects include dizziness, weakness, nausea and headache. "
+        "They are usually mild, but if they persist, consult a pharmacist.\n\n"
+        "Full list\n\nCommon effects may include:\n\n  • Drowsiness\n  • Dizziness\n  • Weakness\n"
+        "  • Nausea\n  • Headache\n  • Constipation\n\n"
+        "Short list\n\nCommon effects may include:\n\n  • Dizziness\n  • Weakness\n  • Nausea\n\n"
+        "Other list\n\nEffects include:\n\n  • Dizziness\n  • Weakness\n  • Nausea\n  • Headache\n"
+        "  • Fainting\n\n"
+        "Drowsy\n\nEffects include drowsiness, dizziness and weakness.\n\n"
+        "Stomach\n\nEffects include nausea, headache and constipation.\n\n"
+        "Survey\n\n92% of people reported only mild side effects overall.\n\n"
+        "Trials\n\nPeople reported only mild side effects overall. Common were dizziness and nausea. "
+        "Some had headache.\n\n"
+        "Kidneys\n\nPeople with kidney disease need a lower dose.\n"
+    ),
+}
+
+
+@pytest.fixture
+def repeats(tmp_path, toy_settings, fake_embedder):
+    """A retriever over REPEATS and a function making a candidate of a section's chunk with a given score."""
+    settings = toy_settings.replace(
+        corpus_dir=write_corpus(tmp_path / "docs", REPEATS), index_dir=tmp_path / "ix", min_score=0.1
+    )
+    build_index(settings, fake_embedder)
+    index = load_index(settings)
+    retriever = Retriever(index, settings, Lexicon([f"{c.section}\n{c.text}" for c in index.chunks]))
+    sections = {c.section: i for i, c in enumerate(index.chunks)}
+    assert set(sections) == {"Sentence", "Full list", "Short list", "Other list", "Drowsy", "Stomach", "Survey", "Trials", "Kidneys"}  # one chunk each
+
+    def candidate(section: str, score: float) -> Candidate:
+        first_sentence = retriever.sentence_ranges[sections[section]][0]  # the one that "made it match"
+        return Candidate(sections[section], score, score, first_sentence, 0.0, 0.0, score)
+
+    return retriever, candidate, index
+
+
+def sections_of(repeats, chosen):
+    _, _, index = repeats
+    return [index.chunks[c.chunk_index].section for c in chosen]
+
+
+def test_a_later_passage_saying_more_takes_the_place_of_the_one_it_repeats(repeats):
+    retriever, candidate, _ = repeats
+    ranked = [candidate("Sentence", 0.90), candidate("Kidneys", 0.89), candidate("Full list", 0.88)]
+    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
+
+
+def test_a_fuller_repeat_is_found_even_after_top_k_passages_are_chosen(repeats):
+    retriever, candidate, _ = repeats
+    ranked = [candidate("Sentence", 0.90), candidate("Kidneys", 0.89), candidate("Full list", 0.88)]
+    assert sections_of(repeats, retriever.select(ranked, 2, 0.1)) == ["Full list", "Kidneys"]
+
+
+def test_a_passage_that_replaced_another_can_be_replaced_by_a_still_fuller_one(repeats):
+    retriever, candidate, _ = repeats
+    ranked = [candidate("Short list", 0.90), candidate("Kidneys", 0.89), candidate("Sentence", 0.88), candidate("Full list", 0.87)]
+    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
+
+
+def test_one_fuller_passage_replaces_every_chosen_passage_it_repeats_in_the_place_of_the_first(repeats):
+    retriever, candidate, _ = repeats
+    ranked = [candidate("Drowsy", 0.90), candidate("Kidneys", 0.89), candidate("Stomach", 0.88), candidate("Full list", 0.87)]
+    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
+
+
+@pytest.mark.parametrize(
+    "first, later",
+    [
+        ("Full list", "Sentence"),  # the later one says less: dropped, as before
+        ("Full list", "Short list"),
+        ("Sentence", "Short list"),
+        ("Sentence", "Other list"),  # neither says more: each has one sentence the other does not say
+        ("Other list", "Sentence"),
+    ],
+)
+def test_a_later_repeat_that_says_no_more_is_dropped_and_the_first_keeps_its_place(repeats, first, later):
+    retriever, candidate, _ = repeats
+    ranked = [candidate(first, 0.90), candidate("Kidneys", 0.89), candidate(later, 0.88)]
+    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == [first, "Kidneys"]
+
+
+def test_a_fuller_repeat_below_the_secondary_margin_replaces_nothing(repeats):
+    retriever, candidate, _ = repeats
+    low = 0.90 - retriever.settings.secondary_margin - 0.05
+    ranked = [candidate("Sentence", 0.90), candidate("Kidneys", 0.89), candidate("Full list", low)]
+    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == ["Sentence", "Kidneys"]
+
+
+def test_a_passage_without_the_number_of_a_chosen_one_does_not_replace_it(repeats):
+    retriever, candidate, _ = repeats
+    ranked = [candidate("Survey", 0.90), candidate("Kidneys", 0.89), candidate("Trials", 0.88)]
+    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == ["Survey", "Kidneys"]
