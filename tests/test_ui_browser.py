@@ -34,8 +34,8 @@ ANSWER = "#bq-chat .bq-answer"
 class ChatPage:
     """One browser tab on the chat, recording dialogs and requests to other hosts."""
 
-    def __init__(self, browser, url: str, *, width: int = 1024, height: int = 1000) -> None:
-        self.context = browser.new_context(viewport={"width": width, "height": height})
+    def __init__(self, browser, url: str, *, width: int = 1024, height: int = 1000, **context_options) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": height}, **context_options)
         self.page = self.context.new_page()
         self.dialogs: list[str] = []
         self.foreign_requests: list[str] = []
@@ -76,11 +76,13 @@ class ChatPage:
 
     def injected(self) -> dict[str, int]:
         return self.page.evaluate(
-            """() => ({
+            r"""() => ({
                 img: document.querySelectorAll('#bq-chat img, #bq-about img').length,
                 script: document.querySelectorAll('#bq-chat script, #bq-about script').length,
                 javascript_links: document.querySelectorAll('a[href^="javascript:" i]').length,
-                chat_links: document.querySelectorAll('#bq-chat a').length,
+                // The only links a reply may hold: "Show in document" and the configured help numbers.
+                chat_links: [...document.querySelectorAll('#bq-chat a')].filter(
+                    a => !/^(document\?doc=|tel:)/.test(a.getAttribute('href') || '')).length,
             })"""
         )
 

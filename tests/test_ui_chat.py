@@ -186,6 +186,9 @@ def test_a_refusal_after_an_answer_is_a_message_of_its_own_and_never_history():
         ("not a list", 0),
         ([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "<div>x</div>"}], 2),
         ([{"role": "system", "content": "x"}, {"role": "user", "content": 5}, "junk", {"content": "x"}], 0),
+        # As Gradio hands them to the page: content blocks, metadata and options.
+        ([{"role": "user", "metadata": None, "content": [{"text": "hi", "type": "text"}], "options": None},
+          {"role": "assistant", "content": [{"type": "file", "file": "x"}]}], 1),
         ([{"role": "user", "content": "q"}] * 500, 200),
     ],
 )

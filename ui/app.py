@@ -226,12 +226,13 @@ def restore_conversation(saved: Any) -> list:
     """The conversation kept in this browser, as chat messages; anything else in storage is dropped."""
     if not isinstance(saved, list):
         return []
+    # Stored as Gradio sends messages to the page: content as a string or a list of text blocks.
     messages = [
-        {"role": m["role"], "content": m["content"]}
+        {"role": m["role"], "content": _message_text(m.get("content"))}
         for m in saved
-        if isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)
+        if isinstance(m, dict) and m.get("role") in ("user", "assistant")
     ]
-    return messages[-MAX_SAVED_MESSAGES:]
+    return [m for m in messages if m["content"]][-MAX_SAVED_MESSAGES:]
 
 
 def rate_reply(history: Sequence[Any] | None, index: Any, liked: Any, feedback: FeedbackLog) -> None:
@@ -398,19 +399,27 @@ def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
     feedback = FeedbackLog(settings.feedback_file, keep_question=settings.feedback_keep_question) if settings.feedback_file else None
 
     @explain_failures
-    def on_submit(message: str, history: list) -> tuple[str, list]:
-        return chat_turn(message, history, assistant, contacts)
+    def on_submit(message: str, history: list) -> tuple[str, list, list]:
+        box, history = chat_turn(message, history, assistant, contacts)
+        return box, history, history
 
     def _example_handler(question: str):
         @explain_failures
-        def on_example(history: list) -> list:
-            return chat_turn(question, history, assistant, contacts)[1]
+        def on_example(history: list) -> tuple[list, list]:
+            history = chat_turn(question, history, assistant, contacts)[1]
+            return history, history
 
         return on_example
 
     @explain_failures
-    def on_ask_again(history: list) -> list:
-        return ask_again(history, assistant, contacts)
+    def on_ask_again(history: list) -> tuple[list, list]:
+        history = ask_again(history, assistant, contacts)
+        return history, history
+
+    @explain_failures
+    def on_edit(history: list) -> tuple[str, list, list]:
+        box, history = edit_last_question(history)
+        return box, history, history
 
     @explain_failures
     def on_rate(history: list, rating: gr.LikeData) -> None:
@@ -472,7 +481,7 @@ def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
         with gr.Row(elem_id="bq-tools"):
             again_button = gr.Button("Ask again", size="sm", variant="secondary", elem_id="bq-again")
             edit_button = gr.Button("Edit last question", size="sm", variant="secondary", elem_id="bq-edit")
-            gr.ClearButton([textbox, chatbot], value="Clear conversation", size="sm", elem_id="bq-clear")
+            clear_button = gr.ClearButton([textbox, chatbot], value="Clear conversation", size="sm", elem_id="bq-clear")
         gr.HTML('<h2 class="bq-examples-title">Example questions <span>(click to ask)</span></h2>', padding=False)
         with gr.Row(elem_id="bq-examples"):
             example_buttons = [gr.Button(question, size="sm", variant="secondary") for question in EXAMPLE_QUESTIONS]
@@ -482,17 +491,19 @@ def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
         # answers are computed at once however the requests arrive (chat, examples, API).
         limits = dict(concurrency_limit=settings.concurrency_limit, concurrency_id="assistant")
         private = dict(api_visibility="private")
-        textbox.submit(on_submit, [textbox, chatbot], [textbox, chatbot], **private, **limits)
+        # Each event that changes the conversation also hands it to `saved` (the browser's storage),
+        # in the same update: a separate change event raced the next question typed.
+        textbox.submit(on_submit, [textbox, chatbot], [textbox, chatbot, saved], **private, **limits)
         for button, question in zip(example_buttons, EXAMPLE_QUESTIONS):
-            button.click(_example_handler(question), [chatbot], [chatbot], **private, **limits)
-        again_button.click(on_ask_again, [chatbot], [chatbot], **private, **limits)
-        edit_button.click(explain_failures(edit_last_question), [chatbot], [textbox, chatbot], **private).then(
+            button.click(_example_handler(question), [chatbot], [chatbot, saved], **private, **limits)
+        again_button.click(on_ask_again, [chatbot], [chatbot, saved], **private, **limits)
+        edit_button.click(on_edit, [chatbot], [textbox, chatbot, saved], **private).then(
             None, js="() => document.querySelector('#bq-question textarea')?.focus()"
         )
         if feedback is not None:
             chatbot.like(on_rate, [chatbot], None, **private)
-        # The conversation survives a reload: kept in this browser after every change, put back on load.
-        chatbot.change(lambda history: history, [chatbot], [saved], **private, queue=False)
+        # The conversation survives a reload: put back on load from this browser's storage.
+        clear_button.click(lambda: [], None, [saved], **private, queue=False)
         demo.load(restore_conversation, [saved], [chatbot], **private, queue=False)
         gr.api(ask, api_name=API_NAME, **limits)
 

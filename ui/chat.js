@@ -70,12 +70,14 @@
 
   // 4. "Copy answer": the reply as plain text (banners, quotes with their sources, the disclaimer),
   // not its HTML.
-  const replyText = (reply) =>
-    Array.from(reply.children)
-      .filter((part) => !part.classList.contains("bq-actions"))
-      .map((part) => (part.innerText || part.textContent || "").trim())
-      .filter(Boolean)
-      .join("\n\n");
+  const LINKS_AND_BUTTONS = ".bq-actions, .bq-passage-links";
+  const textOf = (part) =>
+    part.matches(LINKS_AND_BUTTONS)
+      ? ""
+      : part.querySelector(LINKS_AND_BUTTONS)
+        ? Array.from(part.children).map(textOf).filter(Boolean).join("\n")
+        : (part.innerText || part.textContent || "").trim();
+  const replyText = (reply) => Array.from(reply.children).map(textOf).filter(Boolean).join("\n\n");
   const copy = async (text) => {
     try {
       await navigator.clipboard.writeText(text);
