@@ -53,8 +53,9 @@ lock:
 	@test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install --quiet $(UV) packaging; }
 	$(LOCK_VENV)/bin/python scripts/lock.py --uv $(LOCK_VENV)/bin/uv
 
+# The locks match pyproject.toml, and .venv holds exactly the locked versions (`make test` runs it first).
 lock-check: install
-	$(PY) scripts/lock.py --check
+	$(PY) scripts/lock.py --check --installed
 
 # The wheel and sdist in dist/, built from the tracked files with the commit recorded in them.
 dist: install
@@ -83,7 +84,7 @@ LEAFLET_GATE := --fail-under hit@1=0.78 --fail-under hit@3=0.85 --fail-under wro
 # Every test tier: fast unit tests, then the real model, the Gradio server and the browser,
 # then the gold question set and the leaflet tuning half against their targets.
 test: install
-	$(PY) scripts/lock.py --check
+	$(PY) scripts/lock.py --check --installed
 	$(BIN)/pytest -m "" -q
 	$(PY) scripts/emergency_bank.py tests/data/emergency-tune.jsonl --fail-under recall=0.98 --fail-under false_alarms=0.02
 	$(PY) scripts/emergency_bank.py tests/data/emergency-tune2.jsonl --fail-under recall=0.98 --fail-under false_alarms=0.02

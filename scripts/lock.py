@@ -16,6 +16,7 @@ Usage:
     python scripts/lock.py --uv .venv-lock/bin/uv     # regenerate (what `make lock` runs)
     python scripts/lock.py --check                    # exit 1 with the reasons when stale
     python scripts/lock.py --check --digest-only      # the same with the standard library alone
+    python scripts/lock.py --check --installed        # and this venv holds exactly the locked versions
 """
 
 from __future__ import annotations
@@ -143,6 +144,25 @@ def check_locks(root: Path = ROOT, *, digest_only: bool = False) -> list[str]:
     return problems
 
 
+def check_installed(root: Path = ROOT, lock_name: str = TEST_LOCK) -> tuple[list[str], list[str]]:
+    """(problems, notes) comparing the running environment with the torch lock and `lock_name`.
+
+    A problem: a locked package missing or at another version. A note: a package the locks do not list
+    (installed by hand); it cannot change a locked version, so it is reported, not failed.
+    """
+    from importlib import metadata
+
+    pins = read_pins((root / TORCH_LOCK).read_text(encoding="utf-8"))
+    pins |= read_pins((root / lock_name).read_text(encoding="utf-8"))
+    installed = {canonical(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    problems = [f"{name}=={version} is locked but " + (f"{installed[name]} is installed" if name in installed
+                else "not installed") + ": run `make install`"
+                for name, version in sorted(pins.items()) if installed.get(name) != version]
+    notes = [f"{name}=={version} is installed but in no lock" for name, version in sorted(installed.items())
+             if name not in pins and name not in ("pip", "baclofen-qa")]
+    return problems, notes
+
+
 def pip_find_links() -> list[str]:
     """Where pip looks for local wheels (PIP_FIND_LINKS, then pip's configuration): the CPU torch lives there."""
     found = os.environ.get("PIP_FIND_LINKS", "").split()
@@ -206,6 +226,8 @@ def write_locks(uv: str, python: str, root: Path = ROOT) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="check the locks against pyproject.toml; write nothing")
+    parser.add_argument("--installed", action="store_true",
+                        help="with --check: also compare this environment's packages with the test lock")
     parser.add_argument("--digest-only", action="store_true", help="with --check: digests and hashes only")
     parser.add_argument("--uv", default="uv", help="the uv executable used to resolve (make lock installs one)")
     parser.add_argument("--python", default=sys.executable, help="the interpreter the locks are resolved for")
@@ -213,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.check:
         write_locks(args.uv, args.python)
     problems = check_locks(digest_only=args.digest_only)
+    if args.installed and not problems:
+        problems, notes = check_installed()
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
     for problem in problems:
         print(problem, file=sys.stderr)
     return 1 if problems else 0

@@ -93,6 +93,17 @@ def test_the_lock_check_fails_when_a_pin_leaves_its_range_or_loses_its_hash(tmp_
     assert any("has no hash" in p for p in lock.check_locks(folder, digest_only=True))
 
 
+def test_the_installed_check_names_a_locked_package_at_another_version(tmp_path):
+    numpy = build_info().as_dict()["numpy"]
+    (tmp_path / lock.TORCH_LOCK).write_text("", encoding="utf-8")
+    (tmp_path / lock.TEST_LOCK).write_text(f"numpy=={numpy} \\\n    --hash=sha256:{'0' * 64}\n", encoding="utf-8")
+    assert lock.check_installed(tmp_path)[0] == []
+
+    (tmp_path / lock.TEST_LOCK).write_text("numpy==0.0.1 \\\n    --hash=sha256:" + "0" * 64 + "\n", encoding="utf-8")
+    problems, _ = lock.check_installed(tmp_path)
+    assert problems == [f"numpy==0.0.1 is locked but {numpy} is installed: run `make install`"]
+
+
 def test_every_pin_has_a_hash_and_no_lock_holds_cuda_packages():
     for name in lock.LOCKS:
         text = (REPO / name).read_text(encoding="utf-8")
@@ -254,42 +265,55 @@ def test_the_wheel_installs_into_a_clean_venv_and_answers_from_a_corpus_folder(t
     assert "assistant/_build_info.py" in names
     assert not (REPO / "assistant" / "_build_info.py").exists(), "the build wrote into the checkout"
 
-    # A clean venv: the dependencies come from this environment's site-packages through a .pth line
-    # (offline and fast; .pth files there, such as the editable install of the checkout, are not run),
-    # the code from the wheel.
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    target_site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                      capture_output=True, text=True, check=True).stdout.strip())
-    (target_site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
-                    "--no-index", str(wheel)], check=True)
-
     work = tmp_path / "elsewhere"
     corpus = shutil.copytree(REPO / "corpus", work / "documents")
+    source = (corpus / "baclofen-article.txt").read_text(encoding="utf-8")
+    # The sdist is installed as a user of PyPI would get it: built into a wheel by pip, in the clean venv.
+    for archive in (wheel, sdist):
+        venv = _clean_venv(tmp_path / f"venv-{archive.suffix.strip('.')}")
+        _install_into(venv, archive)
+        run = _runner(venv, work)
+
+        where = run("python", "-c", "import assistant; print(assistant.__file__)")
+        assert Path(where.stdout.strip()).is_relative_to(venv), where.stdout
+
+        version = run("baclofen-qa", "--version")
+        assert version.returncode == 0, version.stderr
+        assert version.stdout.startswith(f"baclofen-qa {build_info().version} (commit {_head()}")
+
+        asked = run("baclofen-qa", "ask", "what are the side effects?", "--corpus", str(corpus),
+                    "--index-dir", str(work / "index"), "--json")
+        assert asked.returncode == 0, asked.stderr
+        answer = json.loads(asked.stdout)
+        assert answer["passages"], answer
+        for passage in answer["passages"]:
+            assert passage["text"] in source
+        assert "side effect" in answer["passages"][0]["text"].lower()
+        assert answer["disclaimer"]
+
+
+def _clean_venv(venv: Path) -> Path:
+    """A venv whose dependencies come from this environment's site-packages through a .pth line (offline
+    and fast; the .pth files there, such as the editable install of the checkout, are not run)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    purelib = subprocess.run([venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    (Path(purelib) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    return venv
+
+
+def _install_into(venv: Path, archive: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--quiet",
+                    "--no-deps", "--no-index", "--no-build-isolation", str(archive)], check=True, cwd=venv)
+
+
+def _runner(venv: Path, cwd: Path):
+    """Run a program of `venv` from `cwd`, with nothing of the repository on the path."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("BACLOFEN_QA_")}
     env |= {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(venv / "bin" / "baclofen-qa"), *args], capture_output=True, text=True,
-                              cwd=work, env=env, timeout=900)
+    def run(program: str, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(venv / "bin" / program), *args], capture_output=True, text=True, cwd=cwd,
+                              env=env, timeout=900)
 
-    where = subprocess.run([python, "-c", "import assistant; print(assistant.__file__)"], capture_output=True,
-                           text=True, check=True, cwd=work, env=env).stdout.strip()
-    assert Path(where).is_relative_to(venv), where
-
-    version = run("--version")
-    assert version.returncode == 0, version.stderr
-    assert version.stdout.startswith(f"baclofen-qa {build_info().version} (commit {_head()}")
-
-    asked = run("ask", "what are the side effects?", "--corpus", str(corpus), "--index-dir", str(work / "index"),
-                "--json")
-    assert asked.returncode == 0, asked.stderr
-    answer = json.loads(asked.stdout)
-    source = (corpus / "baclofen-article.txt").read_text(encoding="utf-8")
-    assert answer["passages"], answer
-    for passage in answer["passages"]:
-        assert passage["text"] in source
-    assert "side effect" in answer["passages"][0]["text"].lower()
-    assert sdist.stat().st_size > 0
+    return run
