@@ -23,7 +23,7 @@ UV         := uv==0.13.9
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-run lock lock-check dist run serve index test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind eval-emergencies-lobo triage-model safety-sheet bench clean
+.PHONY: install install-run lock lock-upgrade lock-check dist run serve index test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind eval-emergencies-lobo triage-model safety-sheet bench clean
 
 install: $(TEST_STAMP)
 install-run: $(RUN_STAMP)
@@ -47,11 +47,17 @@ $(TEST_STAMP): pyproject.toml $(TORCH_LOCK) $(TEST_LOCK) | $(PY)
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-# Re-resolve every dependency from pyproject.toml (newest versions allowed by its ranges) and rewrite
-# the three locks; then `make install` and `make test` before committing them.
-lock:
-	@test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install --quiet $(UV) packaging; }
+# Re-resolve pyproject.toml into the three locks, keeping the locked versions its ranges still allow
+# (`make lock-upgrade`: the newest versions instead); then `make install` and `make test` before committing.
+lock: | $(LOCK_VENV)/bin/uv
 	$(LOCK_VENV)/bin/python scripts/lock.py --uv $(LOCK_VENV)/bin/uv
+
+lock-upgrade: | $(LOCK_VENV)/bin/uv
+	$(LOCK_VENV)/bin/python scripts/lock.py --uv $(LOCK_VENV)/bin/uv --upgrade
+
+$(LOCK_VENV)/bin/uv:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet $(UV) packaging
 
 # The locks match pyproject.toml, and .venv holds exactly the locked versions (`make test` runs it first).
 lock-check: install

@@ -13,7 +13,8 @@ torch is resolved only from the CPU build pip finds through its configured find-
 /etc/pip.conf): a resolver that saw PyPI's torch would put the CUDA packages (several GB) in the lock.
 
 Usage:
-    python scripts/lock.py --uv .venv-lock/bin/uv     # regenerate (what `make lock` runs)
+    python scripts/lock.py --uv .venv-lock/bin/uv     # regenerate, keeping pins the ranges still allow
+    python scripts/lock.py --uv .venv-lock/bin/uv --upgrade   # the newest versions (make lock-upgrade)
     python scripts/lock.py --check                    # exit 1 with the reasons when stale
     python scripts/lock.py --check --digest-only      # the same with the standard library alone
     python scripts/lock.py --check --installed        # and this venv holds exactly the locked versions
@@ -27,6 +28,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -188,7 +190,10 @@ def torch_pin(python: str, torch: str, scratch: Path) -> str:
     return f"torch=={version} \\\n    --hash=sha256:{digest.hexdigest()}\n    # the file pip finds for {torch}: {wheel.name}\n"
 
 
-def write_locks(uv: str, python: str, root: Path = ROOT) -> None:
+def write_locks(uv: str, python: str, root: Path = ROOT, *, upgrade: bool = False) -> None:
+    """Resolve pyproject.toml into the three locks. The current test lock's pins are kept wherever the
+    ranges still allow them (uv reads an existing output file as its preferences), so adding one
+    dependency does not move the others; `upgrade` resolves the newest versions instead."""
     pyproject = read_pyproject(root)
     digest = inputs_digest(pyproject)
     torch = pyproject["tool"]["baclofen-qa"]["torch"]
@@ -200,27 +205,41 @@ def write_locks(uv: str, python: str, root: Path = ROOT) -> None:
         "# digest below against pyproject.toml's dependency lists.\n"
         f"{DIGEST_PREFIX}{digest}\n"
     )
+    uv = str(Path(uv).resolve()) if os.sep in uv else (shutil.which(uv) or uv)  # uv runs in a scratch folder
     common = [uv, "pip", "compile", "--quiet", "--generate-hashes", "--no-header", "--python", python]
+    common += ["--upgrade"] if upgrade else []
     for link in pip_find_links():
         common += ["--find-links", link]
     with tempfile.TemporaryDirectory() as tmp:
-        constraint = Path(tmp) / "torch-constraint.txt"
+        scratch = Path(tmp)
+        constraint = scratch / "torch-constraint.txt"
         constraint.write_text(torch + "\n", encoding="utf-8")
-        outputs = {
-            # torch is resolved (its dependencies are locked here) but installed from TORCH_LOCK.
-            TEST_LOCK: [*common, "--extra", "test", "-c", str(constraint), "--no-emit-package", "torch",
-                        str(root / "pyproject.toml")],
-        }
-        result = subprocess.run(outputs[TEST_LOCK], capture_output=True, text=True, check=True, cwd=root)
-        (root / TEST_LOCK).write_text(header + result.stdout, encoding="utf-8")
-        (root / TORCH_LOCK).write_text(header + torch_pin(python, torch, Path(tmp)), encoding="utf-8")
+        # A copy: uv reads the static dependency lists only (the version is the one dynamic field).
+        shutil.copyfile(root / "pyproject.toml", scratch / "pyproject.toml")
+        test_out = scratch / TEST_LOCK
+        if (root / TEST_LOCK).is_file():
+            shutil.copyfile(root / TEST_LOCK, test_out)
+        # torch is resolved (its dependencies are locked here) but installed from TORCH_LOCK.
+        # Run in the scratch folder with relative names, so the "via" notes in the locks name no temporary path.
+        subprocess.run([*common, "--extra", "test", "-c", constraint.name, "--no-emit-package", "torch",
+                        "-o", TEST_LOCK, "pyproject.toml"], check=True, cwd=scratch)
         # The run lock takes its versions from the test lock, so `make run` and `make test` agree.
-        result = subprocess.run(
-            [*common, "-c", str(constraint), "-c", str(root / TEST_LOCK), "--no-emit-package", "torch",
-             str(root / "pyproject.toml")],
-            capture_output=True, text=True, check=True, cwd=root,
-        )
-        (root / RUN_LOCK).write_text(header + result.stdout, encoding="utf-8")
+        run_out = scratch / RUN_LOCK
+        subprocess.run([*common, "-c", constraint.name, "-c", TEST_LOCK, "--no-emit-package", "torch",
+                        "-o", RUN_LOCK, "pyproject.toml"], check=True, cwd=scratch)
+        torch_text = torch_pin(python, torch, scratch)
+        # Written only once every resolution succeeded: a failed `make lock` leaves the locks as they were.
+        (root / TEST_LOCK).write_text(header + _strip_header(test_out.read_text(encoding="utf-8")), encoding="utf-8")
+        (root / RUN_LOCK).write_text(header + _strip_header(run_out.read_text(encoding="utf-8")), encoding="utf-8")
+        (root / TORCH_LOCK).write_text(header + torch_text, encoding="utf-8")
+
+
+def _strip_header(text: str) -> str:
+    """uv's output without any leading comment lines (the header is ours)."""
+    lines = text.splitlines(keepends=True)
+    while lines and lines[0].startswith("#"):
+        lines.pop(0)
+    return "".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -229,11 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--installed", action="store_true",
                         help="with --check: also compare this environment's packages with the test lock")
     parser.add_argument("--digest-only", action="store_true", help="with --check: digests and hashes only")
+    parser.add_argument("--upgrade", action="store_true", help="resolve the newest versions the ranges allow")
     parser.add_argument("--uv", default="uv", help="the uv executable used to resolve (make lock installs one)")
     parser.add_argument("--python", default=sys.executable, help="the interpreter the locks are resolved for")
     args = parser.parse_args(argv)
     if not args.check:
-        write_locks(args.uv, args.python)
+        write_locks(args.uv, args.python, upgrade=args.upgrade)
     problems = check_locks(digest_only=args.digest_only)
     if args.installed and not problems:
         problems, notes = check_installed()
