@@ -57,7 +57,7 @@ lock-upgrade: | $(LOCK_VENV)/bin/uv
 
 $(LOCK_VENV)/bin/uv:
 	$(PYTHON) -m venv $(LOCK_VENV)
-	$(LOCK_VENV)/bin/python -m pip install --quiet $(UV) packaging
+	$(LOCK_VENV)/bin/python -m pip install --quiet $(UV) packaging==26.4
 
 # The locks match pyproject.toml, and .venv holds exactly the locked versions (`make test` runs it first).
 lock-check: install
