@@ -1,33 +1,77 @@
 # Two commands from a fresh clone: `make run` (the chat on http://127.0.0.1:7860) and `make test`.
-# Both create .venv and install what they need; a second install with an unchanged
-# pyproject.toml does nothing.
+# Both create .venv and install exactly what the lock files list (versions and sha256 hashes); a second
+# install with unchanged pyproject.toml and locks does nothing.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
-# A CPU build of PyTorch, installed before the project so that no resolver pulls a CUDA build.
-TORCH  := torch==2.13.0
+# The locks (`make lock` writes them from pyproject.toml; tests/test_release.py fails when they disagree).
+# torch alone, the CPU build, installed first and without its dependencies: they are in the other locks,
+# and a resolver left to find torch itself may pull a multi-GB CUDA build.
+TORCH_LOCK := requirements-torch.lock
+RUN_LOCK   := requirements.lock
+TEST_LOCK  := requirements-test.lock
+RUN_STAMP  := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+# Every file pip installs must match a hash in the lock; a lock that misses a dependency fails here.
+PIP_LOCKED := $(PY) -m pip install --quiet --require-hashes
+# The resolver `make lock` uses, in its own venv so that .venv holds exactly the locks.
+LOCK_VENV  := .venv-lock
+UV         := uv==0.13.9
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run serve index test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind eval-emergencies-lobo triage-model safety-sheet bench clean
+.PHONY: install install-run lock lock-upgrade lock-check dist run serve index test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind eval-emergencies-lobo triage-model safety-sheet bench clean
 
-install: $(STAMP)
+install: $(TEST_STAMP)
+install-run: $(RUN_STAMP)
 
-$(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e '.[test]'
-	@touch $(STAMP)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
 
-index: install
+# The project itself last, without dependencies and with the locked setuptools (no build isolation:
+# nothing fetched that the lock does not list).
+$(RUN_STAMP): pyproject.toml $(TORCH_LOCK) $(RUN_LOCK) | $(PY)
+	$(PYTHON) scripts/lock.py --check --digest-only
+	$(PIP_LOCKED) --no-deps -r $(TORCH_LOCK)
+	$(PIP_LOCKED) -r $(RUN_LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+$(TEST_STAMP): pyproject.toml $(TORCH_LOCK) $(TEST_LOCK) | $(PY)
+	$(PYTHON) scripts/lock.py --check --digest-only
+	$(PIP_LOCKED) --no-deps -r $(TORCH_LOCK)
+	$(PIP_LOCKED) -r $(TEST_LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+# Re-resolve pyproject.toml into the three locks, keeping the locked versions its ranges still allow
+# (`make lock-upgrade`: the newest versions instead); then `make install` and `make test` before committing.
+lock: | $(LOCK_VENV)/bin/uv
+	$(LOCK_VENV)/bin/python scripts/lock.py --uv $(LOCK_VENV)/bin/uv
+
+lock-upgrade: | $(LOCK_VENV)/bin/uv
+	$(LOCK_VENV)/bin/python scripts/lock.py --uv $(LOCK_VENV)/bin/uv --upgrade
+
+$(LOCK_VENV)/bin/uv:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet $(UV) packaging==26.4
+
+# The locks match pyproject.toml, and .venv holds exactly the locked versions (`make test` runs it first).
+lock-check: install
+	$(PY) scripts/lock.py --check --installed
+
+# The wheel and sdist in dist/, built from the tracked files with the commit recorded in them.
+dist: install
+	rm -rf dist
+	$(PY) scripts/build_dist.py --outdir dist
+
+index: install-run
 	$(BIN)/baclofen-qa index
 
-run: install
+run: install-run
 	$(BIN)/baclofen-qa index
 	$(BIN)/baclofen-qa serve
 
@@ -46,6 +90,7 @@ LEAFLET_GATE := --fail-under hit@1=0.78 --fail-under hit@3=0.85 --fail-under wro
 # Every test tier: fast unit tests, then the real model, the Gradio server and the browser,
 # then the gold question set and the leaflet tuning half against their targets.
 test: install
+	$(PY) scripts/lock.py --check --installed
 	$(BIN)/pytest -m "" -q
 	$(PY) scripts/emergency_bank.py tests/data/emergency-tune.jsonl --fail-under recall=0.98 --fail-under false_alarms=0.02
 	$(PY) scripts/emergency_bank.py tests/data/emergency-tune2.jsonl --fail-under recall=0.98 --fail-under false_alarms=0.02
@@ -87,7 +132,7 @@ test-fast: install
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) index/CURRENT index/build-* index/.tmp-build-* .pytest_cache .eval-index
+	rm -rf $(VENV) $(LOCK_VENV) dist build index/CURRENT index/build-* index/.tmp-build-* .pytest_cache .eval-index
 
 # The safety review sheet a clinician reads (red flags, rules, escalation, wording, sources), from the
 # data the assistant runs on. tests/test_safety_rules.py fails when docs/safety-sheet.md is out of date.

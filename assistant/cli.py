@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, InvalidQuestionError, QuestionFileError
+from assistant.version import build_info
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -265,12 +266,26 @@ def cmd_safety_sheet(args: argparse.Namespace) -> int:
     return 0
 
 
+class _VersionAction(argparse.Action):
+    """--version, read only when asked (argparse's own would run git on every command)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(build_info().describe())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="baclofen-qa",
         description="Answers questions about a medicine by quoting trusted documents verbatim, with safety notices.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show library logging")
+    parser.add_argument(
+        "--version", action=_VersionAction, help="print the version, the git commit and the library versions, then exit"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     index = sub.add_parser("index", help="build the search index (only when the corpus or settings changed)")

@@ -20,6 +20,7 @@ from assistant.evaluate import ConfigRun, EvalReport, QuestionResult
 from assistant.metrics import LOWER_IS_BETTER, hit_rank, metric_names
 from assistant.output_folder import probe_folder, replace_files
 from assistant.serialize import answer_to_dict
+from assistant.version import build_info
 
 REPORT_FILES = ("results.csv", "report.md", "scores.png", "hit_at_k.png", "report.json")
 MAX_FAILURES = 15
@@ -86,36 +87,16 @@ def _cell(text: str) -> str:
 
 
 def provenance(settings: Settings, corpus_fingerprints: dict[str, str], questions_file: Path) -> dict[str, Any]:
-    """Corpus fingerprints (of what was read: `Corpus.fingerprints`), the question file's sha256 and the
-    git commit, so a report can be traced."""
+    """Corpus fingerprints (of what was read: `Corpus.fingerprints`), the question file's sha256, the code's
+    version and git commit and the library versions (`assistant/version.py`), so a figure can be traced."""
+    info = build_info()
     return {
         "corpus_dir": str(settings.corpus_dir),
         "corpus_fingerprints": corpus_fingerprints,
         "questions_sha256": hashlib.sha256(Path(questions_file).read_bytes()).hexdigest(),
-        "git_commit": git_commit(Path.cwd()),
+        "git_commit": info.commit,
+        "versions": info.as_dict(),
     }
-
-
-def git_commit(start: Path) -> str | None:
-    """The commit checked out in the repository containing `start`, read from .git (no git process)."""
-    for folder in (start.resolve(), *start.resolve().parents):
-        git = folder / ".git"
-        if not git.is_dir():
-            continue
-        try:
-            head = (git / "HEAD").read_text(encoding="utf-8").strip()
-            if not head.startswith("ref: "):
-                return head or None
-            ref = head[5:]
-            if (git / ref).is_file():
-                return (git / ref).read_text(encoding="utf-8").strip() or None
-            for line in (git / "packed-refs").read_text(encoding="utf-8").splitlines():
-                if line.endswith(" " + ref):
-                    return line.split(" ", 1)[0]
-        except OSError:
-            return None
-        return None
-    return None
 
 
 def result_to_dict(result: QuestionResult) -> dict[str, Any]:
@@ -294,6 +275,7 @@ def render_markdown(report: EvalReport) -> str:
     main = report.main
     config = main.config
     fingerprints = report.provenance.get("corpus_fingerprints", {})
+    versions = report.provenance.get("versions", {})
     setting_keys = ("retrieval", "top_k", "min_score", "model", "chunk_max_chars", "chunk_overlap_sentences")
     lines = [
         "# Evaluation report",
@@ -305,6 +287,8 @@ def render_markdown(report: EvalReport) -> str:
         + ", ".join(f"{key} {config[key]}" for key in setting_keys if key in config) + ")",
         "- **Corpus:** " + (", ".join(f"{doc} (sha256 {digest[:12]})" for doc, digest in fingerprints.items()) or "–"),
         f"- **Commit:** {report.provenance.get('git_commit') or 'unknown'}",
+        "- **Versions:** "
+        + (", ".join(f"{name} {version}" for name, version in versions.items() if name != "commit") or "unknown"),
     ]
     if report.targets:
         failed = [c.target.metric for c in report.targets if not c.passed]

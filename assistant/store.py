@@ -4,7 +4,8 @@ Layout of an index folder (default `index/`):
 
     CURRENT                  name of the live build folder (replaced atomically)
     build-<time>-<id>/
-        manifest.json        model, dimension, corpus fingerprints, chunker settings, versions,
+        manifest.json        model, dimension, corpus fingerprints, chunker settings, versions
+                             (baclofen-qa, its git commit, the libraries: assistant/version.py),
                              and the sha256 and size of every other file of the build
         documents.json       document metadata and text (offsets point into it)
         chunks.json          chunks with section, kind, offsets and sentence spans
@@ -28,7 +29,6 @@ import contextlib
 import fcntl
 import json
 import os
-import platform
 import re
 import shutil
 import time
@@ -57,6 +57,7 @@ from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotFoun
 from assistant.ingest import Corpus, corpus_fingerprints, load_corpus
 from assistant.medicines import NAMES_FILE, MedicineNames, detect_medicines, mask_names, mask_pattern
 from assistant.records import Chunk, Document
+from assistant.version import build_info
 
 # 3: the manifest holds a checksum of every file of the build.
 FORMAT_VERSION = 3
@@ -169,18 +170,6 @@ def make_faiss_index(vectors: np.ndarray, settings: Settings):
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
-
-
-def _versions() -> dict[str, str]:
-    from importlib import metadata
-
-    out = {"python": platform.python_version()}
-    for package in ("faiss-cpu", "sentence-transformers", "torch", "numpy", "baclofen-qa"):
-        try:
-            out[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            out[package] = "not installed"
-    return out
 
 
 def expected_manifest(settings: Settings, fingerprints: dict[str, str]) -> dict:
@@ -351,7 +340,7 @@ def build_index(
                 metric="inner_product",
                 counts={"documents": len(corpus.documents), "chunks": len(chunks), "sentences": len(sentences)},
                 skipped=[asdict(s) for s in corpus.skipped],
-                versions=_versions(),
+                versions=build_info().as_dict(),  # package version, commit, library versions
                 built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 build_seconds=round(time.perf_counter() - started, 2),
                 checksums={name: checksum(data) for name, data in written.items()},
