@@ -477,6 +477,7 @@ def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
         gr.HTML(
             f'<div id="bq-counter" role="status" aria-live="polite" data-max="{settings.max_question_chars}"></div>',
             padding=False,
+            elem_id="bq-counter-block",
         )
         with gr.Row(elem_id="bq-tools"):
             again_button = gr.Button("Ask again", size="sm", variant="secondary", elem_id="bq-again")
