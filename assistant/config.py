@@ -31,6 +31,9 @@ DEFAULT_MAX_FILE_BYTES = 50_000_000
 DEFAULT_MAX_HTML_DEPTH = 256
 
 INDEX_TYPES = ("flat", "hnsw")
+# How the embedding model runs (assistant/embedding.py `load_embedder`): PyTorch, or the model exported
+# once to ONNX and run by ONNX Runtime (fp32, or int8-quantised weights) or by OpenVINO.
+ENCODER_BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 
 
@@ -52,6 +55,16 @@ class Settings:
     # Embedding model: the bundled name, a local folder, or a model id already in the local cache.
     model: str = BUNDLED_MODEL
     embed_batch_size: int = 32
+    # What runs the model: "torch", or an ONNX export of it ("onnx", "onnx-int8", "openvino").
+    # PyTorch stays the default: the ONNX backends were not 1.5x faster both per query and per build
+    # on the reference 2-core machine (scripts/bench_encoder.py; figures in README "Performance").
+    encoder_backend: str = "torch"
+    # Threads for the model. 1: on a 2-core machine shared with other work, a second thread made
+    # PyTorch encode slower, not faster (scripts/bench_encoder.py measures both).
+    model_threads: int = 1
+    # Where the ONNX backends keep the exported model (written once, atomically). Not set: a
+    # `model-cache` folder inside index_dir, never inside the installed package.
+    model_cache_dir: Path | None = None
 
     # Chunking: chunks are sentence-aligned spans of at most chunk_max_chars characters
     # (a single longer sentence stays whole), overlapping by chunk_overlap_sentences sentences.
@@ -137,6 +150,12 @@ class Settings:
             problems.append(f"max_html_depth ({self.max_html_depth}) must be between 8 and 100000")
         if self.embed_batch_size < 1:
             problems.append(f"embed_batch_size ({self.embed_batch_size}) must be at least 1")
+        if self.encoder_backend not in ENCODER_BACKENDS:
+            problems.append(
+                f"encoder_backend ({self.encoder_backend!r}) must be one of {', '.join(ENCODER_BACKENDS)}"
+            )
+        if not 1 <= self.model_threads <= 64:
+            problems.append(f"model_threads ({self.model_threads}) must be between 1 and 64")
         if self.index_type not in INDEX_TYPES:
             problems.append(f"index_type ({self.index_type!r}) must be one of {', '.join(INDEX_TYPES)}")
         if self.retrieval not in RETRIEVAL_MODES:
@@ -189,6 +208,11 @@ class Settings:
             problems.append("emergency_number must not be empty")
         if problems:
             raise SettingsError("Invalid settings: " + "; ".join(problems))
+
+    @property
+    def model_cache_path(self) -> Path:
+        """Where exported models are kept: model_cache_dir, else index_dir/model-cache."""
+        return self.model_cache_dir if self.model_cache_dir is not None else self.index_dir / "model-cache"
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
