@@ -55,15 +55,17 @@ class Settings:
     # Embedding model: the bundled name, a local folder, or a model id already in the local cache.
     model: str = BUNDLED_MODEL
     embed_batch_size: int = 32
-    # What runs the model: "torch", or an ONNX export of it ("onnx", "onnx-int8", "openvino").
-    # PyTorch stays the default: the ONNX backends were not 1.5x faster both per query and per build
-    # on the reference 2-core machine (scripts/bench_encoder.py; figures in README "Performance").
-    encoder_backend: str = "torch"
+    # What runs the model: "torch", or its ONNX export run by ONNX Runtime ("onnx", "onnx-int8") or
+    # OpenVINO ("openvino"). "onnx": on the reference 2-core machine it encoded a question 2.4x and a
+    # build's batches 1.6x faster than PyTorch, with the same vectors (to 2e-7) and the same gold and
+    # leaflet figures; int8 was faster still but lost hit@1/hit@3 (scripts/bench_encoder.py, README).
+    encoder_backend: str = "onnx"
     # Threads for the model. 1: on a 2-core machine shared with other work, a second thread made
-    # PyTorch encode slower, not faster (scripts/bench_encoder.py measures both).
+    # every backend slower per question, PyTorch by 15x (scripts/bench_encoder.py measures both).
     model_threads: int = 1
-    # Where the ONNX backends keep the exported model (written once, atomically). Not set: a
-    # `model-cache` folder inside index_dir, never inside the installed package.
+    # Where the ONNX backends keep the exported model (written once, atomically). Not set: the user's
+    # cache folder ($XDG_CACHE_HOME or ~/.cache, then baclofen-qa/models), shared by every index and
+    # evaluation run on the machine, so the model is exported once; never inside the installed package.
     model_cache_dir: Path | None = None
 
     # Chunking: chunks are sentence-aligned spans of at most chunk_max_chars characters
@@ -211,8 +213,10 @@ class Settings:
 
     @property
     def model_cache_path(self) -> Path:
-        """Where exported models are kept: model_cache_dir, else index_dir/model-cache."""
-        return self.model_cache_dir if self.model_cache_dir is not None else self.index_dir / "model-cache"
+        """Where exported models are kept: model_cache_dir, else the user's cache folder."""
+        if self.model_cache_dir is not None:
+            return self.model_cache_dir
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "baclofen-qa" / "models"
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)

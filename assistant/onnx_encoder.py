@@ -22,6 +22,7 @@ checksum is damaged, removed and exported again (with a message).
 from __future__ import annotations
 
 import hashlib
+from importlib import metadata
 import json
 import os
 import re
@@ -74,12 +75,19 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _torch_version() -> str:
+    try:
+        return metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        return "none"
+
+
 def source_key(model: str, model_path: str, variant: str) -> str:
     """A short key of what an export is made from: the model's files (name, size, time), the variant,
     the export code and the torch version. Any change (a reinstalled or updated model) gives a new key."""
-    import torch
-
-    parts = [model, str(Path(model_path).resolve()), variant, str(EXPORT_VERSION), torch.__version__]
+    # The version from the package metadata: importing torch would cost a second of every start-up,
+    # and a cached export is run without PyTorch.
+    parts = [model, str(Path(model_path).resolve()), variant, str(EXPORT_VERSION), _torch_version()]
     root = Path(model_path)
     if root.is_dir():
         for path in sorted(p for p in root.rglob("*") if p.is_file()):

@@ -6,9 +6,10 @@ For each backend (torch, onnx, onnx-int8, openvino when installed) and thread co
 and, once per backend, the agreement of its vectors with PyTorch's on 1,000 real texts (chunks and
 sentences of the leaflet corpus): cosine min/median and the largest difference in any component.
 
-The machine is shared and noisy: the configurations are measured in turn, `--repeats` rounds, and
-each figure is the median over the rounds. Ratios are to PyTorch with 1 thread, measured in the same
-rounds. Prints a table and writes JSON.
+The machine is shared and noisy: within a round the configurations take turns query by query and
+slice by slice of the batch, so they share the same load; each figure is the median over `--repeats`
+rounds, and a ratio to PyTorch with 1 thread is taken within each round, then the median. Prints a
+table and writes JSON.
 
     PYTHONPATH=$PWD .venv/bin/python scripts/bench_encoder.py --out /tmp/bench-encoder.json
 """
@@ -60,19 +61,36 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q))
 
 
-def measure(embedder, queries: list[str], batch: list[str]) -> dict:
-    for q in queries[:5]:  # warm-up: first calls allocate
-        embedder.encode([q])
-    times = []
+def set_threads(key: tuple[str, int]) -> None:
+    if key[0] == "torch":
+        import torch
+
+        torch.set_num_threads(key[1])  # process-wide: set again before each PyTorch call
+
+
+def measure_round(embedders: dict, queries: list[str], batch: list[str], chunk: int) -> dict:
+    """One round over every configuration, interleaved finely (each query, then each slice of the
+    batch, runs on every configuration in turn), so that all of them see the same load from the
+    other work on the machine."""
+    times = {key: [] for key in embedders}
+    batch_seconds = dict.fromkeys(embedders, 0.0)
+    for key, embedder in embedders.items():  # warm-up: first calls allocate
+        set_threads(key)
+        embedder.encode(queries[:3])
     for q in queries:
-        start = time.perf_counter()
-        embedder.encode([q])
-        times.append((time.perf_counter() - start) * 1000)
-    start = time.perf_counter()
-    embedder.encode(batch)
-    seconds = time.perf_counter() - start
-    return {"query_p50_ms": percentile(times, 50), "query_p95_ms": percentile(times, 95),
-            "batch_texts_per_s": len(batch) / seconds}
+        for key, embedder in embedders.items():
+            set_threads(key)
+            start = time.perf_counter()
+            embedder.encode([q])
+            times[key].append((time.perf_counter() - start) * 1000)
+    for first in range(0, len(batch), chunk):
+        for key, embedder in embedders.items():
+            set_threads(key)
+            start = time.perf_counter()
+            embedder.encode(batch[first:first + chunk])
+            batch_seconds[key] += time.perf_counter() - start
+    return {key: {"query_p50_ms": percentile(times[key], 50), "query_p95_ms": percentile(times[key], 95),
+                  "batch_texts_per_s": len(batch) / batch_seconds[key]} for key in embedders}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--queries", type=int, default=100, help="single-query encodes per measurement")
     parser.add_argument("--batch-texts", type=int, default=256, help="texts encoded per throughput measurement")
+    parser.add_argument("--slice", type=int, default=64, help="batch texts run on one configuration before the next")
     parser.add_argument("--agreement-texts", type=int, default=1000)
     parser.add_argument("--cache-dir", type=Path, default=None, help="ONNX export cache (default: a temporary one)")
     parser.add_argument("--out", type=Path, default=Path("bench-encoder.json"))
@@ -118,28 +137,33 @@ def main(argv: list[str] | None = None) -> int:
                                   "cosine_median": float(np.median(cosine)),
                                   "max_abs_diff": float(np.abs(vectors - reference).max())}
 
+    # One thread count at a time: PyTorch's idle threads from a 2-thread call slow whatever runs next.
     rounds: dict[tuple[str, int], list[dict]] = {key: [] for key in embedders}
-    for r in range(args.repeats):
-        for key, embedder in embedders.items():
-            if key[0] == "torch":
-                import torch
-
-                torch.set_num_threads(key[1])  # process-wide: set again before each torch measurement
-            rounds[key].append(measure(embedder, qs, batch))
-            print(f"round {r + 1}/{args.repeats} {key[0]} x{key[1]}: {rounds[key][-1]}", file=sys.stderr)
+    for n in threads:
+        group = {key: e for key, e in embedders.items() if key[1] == n}
+        for r in range(args.repeats):
+            for key, result in measure_round(group, qs, batch, args.slice).items():
+                rounds[key].append(result)
+                print(f"round {r + 1}/{args.repeats} {key[0]} x{key[1]}: {result}", file=sys.stderr)
 
     rows = []
+    base_key = ("torch", 1) if ("torch", 1) in rounds else None
     for (backend, n), results in rounds.items():
         row = {"backend": backend, "threads": n, "load_s": load_seconds[(backend, n)]}
         for metric in results[0]:
             row[metric] = statistics.median(r[metric] for r in results)
+        if base_key and n == 1:
+            # Ratios paired within each round (the same minutes of machine load), then the median.
+            base = rounds[base_key]
+            row["query_speedup"] = statistics.median(b["query_p50_ms"] / r["query_p50_ms"] for b, r in zip(base, results))
+            row["batch_speedup"] = statistics.median(r["batch_texts_per_s"] / b["batch_texts_per_s"] for b, r in zip(base, results))
+        elif base_key:  # measured in another phase: ratio of the medians
+            base_row = rows[0] if rows and rows[0]["backend"] == "torch" else None
+            if base_row:
+                row["query_speedup"] = base_row["query_p50_ms"] / row["query_p50_ms"]
+                row["batch_speedup"] = row["batch_texts_per_s"] / base_row["batch_texts_per_s"]
+        row.update({f"agreement_{k}": v for k, v in agreement.get(backend, {}).items()})
         rows.append(row)
-    base = next((r for r in rows if r["backend"] == "torch" and r["threads"] == 1), None)
-    for row in rows:
-        if base:
-            row["query_speedup"] = base["query_p50_ms"] / row["query_p50_ms"]
-            row["batch_speedup"] = row["batch_texts_per_s"] / base["batch_texts_per_s"]
-        row.update({f"agreement_{k}": v for k, v in agreement.get(row["backend"], {}).items()})
 
     header = f"{'backend':<10} {'thr':>3} {'query p50 ms':>12} {'p95 ms':>7} {'batch texts/s':>13} " \
              f"{'x query':>7} {'x batch':>7} {'cos min':>8} {'cos med':>8} {'max diff':>9}"
@@ -152,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "load_average": os.getloadavg()},
-        "setup": {"repeats": args.repeats, "queries": len(qs), "batch_texts": len(batch),
+        "setup": {"repeats": args.repeats, "slice": args.slice, "queries": len(qs), "batch_texts": len(batch),
                   "agreement_texts": len(texts), "batch_size": 32},
         "rows": rows,
     }
