@@ -56,6 +56,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"  documents   {report.documents}")
     print(f"  chunks      {report.chunks}")
     print(f"  model       {settings.model} (dimension {report.dimension})")
+    print(f"  encoder     {settings.encoder_backend}, {settings.model_threads} thread(s)")
     print(f"  index type  {settings.index_type}")
     print(f"  seconds     {report.seconds:.2f}")
     for skipped in report.skipped:
