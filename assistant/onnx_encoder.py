@@ -280,9 +280,14 @@ class OnnxEmbedder:
         # Idle worker threads that spin wait steal the core the other requests (and other processes) need.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
+
+        # ONNX Runtime's own exception classes derive from Exception directly, not from RuntimeError.
+        unreadable = (ort_errors.Fail, ort_errors.InvalidProtobuf, ort_errors.InvalidGraph, ort_errors.NoSuchFile,
+                      ort_errors.InvalidArgument, ort_errors.RuntimeException)
         try:
             session = ort.InferenceSession(str(entry.onnx_path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors for unreadable graphs
+        except unreadable as exc:
             raise ModelLoadError(f"ONNX Runtime could not load {entry.onnx_path} ({exc}); delete that folder") from None
         names = {i.name for i in session.get_inputs()}
         return lambda feed: session.run(None, {k: v for k, v in feed.items() if k in names})[0]
@@ -294,10 +299,13 @@ class OnnxEmbedder:
         except ImportError:
             raise ModelLoadError("openvino is not installed; pip install openvino, or set encoder_backend = \"onnx\"") from None
         core = ov.Core()
-        # f32: on CPUs with bf16 instructions OpenVINO would otherwise compute in bf16 (other vectors).
-        compiled = core.compile_model(core.read_model(str(entry.onnx_path)), "CPU", {
-            "INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY",
-        })
+        try:
+            # f32: on CPUs with bf16 instructions OpenVINO would otherwise compute in bf16 (other vectors).
+            compiled = core.compile_model(core.read_model(str(entry.onnx_path)), "CPU", {
+                "INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY",
+            })
+        except RuntimeError as exc:
+            raise ModelLoadError(f"OpenVINO could not load {entry.onnx_path} ({exc}); delete that folder") from None
         request = compiled.create_infer_request()
         output = compiled.outputs[0]
         return lambda feed: np.array(request.infer(feed)[output])
