@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                   "agreement_texts": len(texts), "batch_size": 32},
         "rows": rows,
     }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(f"JSON: {args.out}")
     return 0
