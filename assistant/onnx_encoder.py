@@ -22,6 +22,7 @@ checksum is damaged, removed and exported again (with a message).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from importlib import metadata
 import json
 import os
@@ -125,7 +126,9 @@ def _export(model_path: str, model: str, variant: str, key: str, staging: Path) 
     """Write a complete entry into `staging` (which the caller renames into place)."""
     import torch
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     st = SentenceTransformer(model_path, device="cpu")
     st.eval()
     tokenizer = st.tokenizer
@@ -202,6 +205,12 @@ def ensure_exported(
         except ValueError as problem:
             progress(f"The exported model in {folder} is damaged: {problem}. Exporting it again.")
             shutil.rmtree(folder, ignore_errors=True)
+    missing = [name for name in ("onnx", "onnxruntime") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ModelLoadError(
+            f"The ONNX encoder backends need {' and '.join(missing)}, not installed here: run `make install` "
+            "(or pip install onnx onnxruntime), or set encoder_backend = \"torch\"."
+        )
     progress(f"Exporting the embedding model {model} to ONNX ({variant}) into {cache_dir} (once)")
     staging = cache_dir / f".tmp-export-{uuid.uuid4().hex[:8]}"
     try:

@@ -166,6 +166,16 @@ def test_an_export_that_fails_half_way_leaves_nothing_that_would_be_loaded(tiny_
     assert list(cache.iterdir()) == []  # no entry, no staging folder: the next start exports afresh
 
 
+def test_a_missing_onnx_package_is_named_before_any_export(tiny_model, tmp_path, monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real_find_spec(name, *a))
+    with pytest.raises(ModelLoadError, match=r"need onnx, not installed here: run `make install`"):
+        _load(tiny_model, tmp_path / "cache", [])
+    assert not (tmp_path / "cache").exists()
+
+
 def test_an_unwritable_cache_folder_is_a_clear_error(tiny_model, tmp_path):
     blocker = tmp_path / "cache"
     blocker.write_text("a file where the cache folder should be", encoding="utf-8")
