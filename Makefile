@@ -23,7 +23,7 @@ UV         := uv==0.13.9
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-run lock lock-upgrade lock-check dist run serve index test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind eval-emergencies-lobo triage-model safety-sheet bench clean
+.PHONY: install install-run lock lock-upgrade lock-check dist run serve index test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind eval-emergencies-lobo triage-model safety-sheet bench bench-encoder clean
 
 install: $(TEST_STAMP)
 install-run: $(RUN_STAMP)
@@ -127,6 +127,11 @@ bench: install
 	$(BIN)/python scripts/benchmark.py
 	$(BIN)/python scripts/benchmark.py --corpus tests/data/leaflets --questions tests/data/leaflets-tune.jsonl
 	$(BIN)/python scripts/bench_load.py
+
+# The encoder backends on this machine (PyTorch, ONNX Runtime fp32 and int8, OpenVINO when installed), one and
+# two threads: per-question latency, batch throughput, agreement with PyTorch's vectors. About 10 minutes.
+bench-encoder: install
+	$(BIN)/python scripts/bench_encoder.py --out eval-out/bench-encoder.json
 
 test-fast: install
 	$(BIN)/pytest -q

@@ -37,13 +37,13 @@ def _progress(message: str) -> None:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from assistant.embedding import load_embedder
+    from assistant.embedding import load_embedder_for
     from assistant.store import ensure_index
 
     settings = _settings(args, "index_type")
     report = ensure_index(
         settings,
-        lambda: load_embedder(settings.model, batch_size=settings.embed_batch_size),
+        lambda: load_embedder_for(settings, progress=_progress),
         rebuild=args.rebuild,
         allow_rebuild=not args.no_rebuild,
         progress=_progress,
@@ -56,6 +56,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"  documents   {report.documents}")
     print(f"  chunks      {report.chunks}")
     print(f"  model       {settings.model} (dimension {report.dimension})")
+    print(f"  encoder     {settings.encoder_backend}, {settings.model_threads} thread(s)")
     print(f"  index type  {settings.index_type}")
     print(f"  seconds     {report.seconds:.2f}")
     for skipped in report.skipped:
@@ -165,7 +166,7 @@ def _config_names(text: str) -> list[str]:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from assistant.embedding import load_embedder
+    from assistant.embedding import load_embedder_for
     from assistant.evaluate import evaluate
     from assistant.question_file import read_questions
     from assistant.metrics import resolve_targets
@@ -192,7 +193,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         questions,
         documents,
         settings,
-        lambda: load_embedder(settings.model, batch_size=settings.embed_batch_size),
+        lambda: load_embedder_for(settings, progress=_progress),
         configs=args.compare,
         targets=targets,
         questions_file=str(args.questions),
@@ -214,13 +215,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from assistant.calibration import DEFAULT_MIN_SCORE, fit_min_score, write_calibration
-    from assistant.embedding import load_embedder
+    from assistant.embedding import load_embedder_for
     from assistant.engine import Assistant
     from assistant.question_file import read_questions
     from assistant.metrics import CorpusText
 
     settings = _settings(args)
-    embedder = load_embedder(settings.model, batch_size=settings.embed_batch_size)
+    embedder = load_embedder_for(settings, progress=_progress)
     assistant = Assistant.load(settings, embedder=embedder, progress=_progress)
     documents = assistant.documents
     questions = read_questions(args.questions, documents, max_question_chars=settings.max_question_chars)

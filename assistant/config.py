@@ -31,6 +31,9 @@ DEFAULT_MAX_FILE_BYTES = 50_000_000
 DEFAULT_MAX_HTML_DEPTH = 256
 
 INDEX_TYPES = ("flat", "hnsw")
+# How the embedding model runs (assistant/embedding.py `load_embedder`): PyTorch, or the model exported
+# once to ONNX and run by ONNX Runtime (fp32, or int8-quantised weights) or by OpenVINO.
+ENCODER_BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 
 
@@ -52,6 +55,18 @@ class Settings:
     # Embedding model: the bundled name, a local folder, or a model id already in the local cache.
     model: str = BUNDLED_MODEL
     embed_batch_size: int = 32
+    # What runs the model: "torch", or its ONNX export run by ONNX Runtime ("onnx", "onnx-int8") or
+    # OpenVINO ("openvino"). "onnx": on the reference 2-core machine it encoded a question 2.4x and a
+    # build's batches 1.6x faster than PyTorch, with the same vectors (to 2e-7) and the same gold and
+    # leaflet figures; int8 was faster still but lost hit@1/hit@3 (scripts/bench_encoder.py, README).
+    encoder_backend: str = "onnx"
+    # Threads for the model. 1: on a 2-core machine shared with other work, a second thread made
+    # every backend slower per question, PyTorch by 15x (scripts/bench_encoder.py measures both).
+    model_threads: int = 1
+    # Where the ONNX backends keep the exported model (written once, atomically). Not set: the user's
+    # cache folder ($XDG_CACHE_HOME or ~/.cache, then baclofen-qa/models), shared by every index and
+    # evaluation run on the machine, so the model is exported once; never inside the installed package.
+    model_cache_dir: Path | None = None
 
     # Chunking: chunks are sentence-aligned spans of at most chunk_max_chars characters
     # (a single longer sentence stays whole), overlapping by chunk_overlap_sentences sentences.
@@ -137,6 +152,12 @@ class Settings:
             problems.append(f"max_html_depth ({self.max_html_depth}) must be between 8 and 100000")
         if self.embed_batch_size < 1:
             problems.append(f"embed_batch_size ({self.embed_batch_size}) must be at least 1")
+        if self.encoder_backend not in ENCODER_BACKENDS:
+            problems.append(
+                f"encoder_backend ({self.encoder_backend!r}) must be one of {', '.join(ENCODER_BACKENDS)}"
+            )
+        if not 1 <= self.model_threads <= 64:
+            problems.append(f"model_threads ({self.model_threads}) must be between 1 and 64")
         if self.index_type not in INDEX_TYPES:
             problems.append(f"index_type ({self.index_type!r}) must be one of {', '.join(INDEX_TYPES)}")
         if self.retrieval not in RETRIEVAL_MODES:
@@ -189,6 +210,13 @@ class Settings:
             problems.append("emergency_number must not be empty")
         if problems:
             raise SettingsError("Invalid settings: " + "; ".join(problems))
+
+    @property
+    def model_cache_path(self) -> Path:
+        """Where exported models are kept: model_cache_dir, else the user's cache folder."""
+        if self.model_cache_dir is not None:
+            return self.model_cache_dir
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "baclofen-qa" / "models"
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)

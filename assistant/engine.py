@@ -202,7 +202,10 @@ class Assistant:
         def model() -> Embedder:
             if not loaded:
                 progress(f"Loading the embedding model {settings.model}")
-                loaded.append(load_embedder(settings.model, batch_size=settings.embed_batch_size))
+                loaded.append(load_embedder(
+                    settings.model, batch_size=settings.embed_batch_size, backend=settings.encoder_backend,
+                    threads=settings.model_threads, cache_dir=settings.model_cache_path, progress=progress,
+                ))
             return loaded[0]
 
         ensure_index(settings, model, allow_rebuild=build_if_needed, progress=progress)

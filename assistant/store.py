@@ -52,7 +52,7 @@ from assistant.build_files import (
 )
 from assistant.chunking import chunk_text
 from assistant.config import Settings
-from assistant.embedding import Embedder
+from assistant.embedding import VECTOR_FAMILY, Embedder
 from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, ModelLoadError
 from assistant.ingest import Corpus, corpus_fingerprints, load_corpus
 from assistant.medicines import NAMES_FILE, MedicineNames, detect_medicines, mask_names, mask_pattern
@@ -176,7 +176,9 @@ def expected_manifest(settings: Settings, fingerprints: dict[str, str]) -> dict:
     """The parts of a manifest that must match for an index to be usable with these settings."""
     return {
         "format_version": FORMAT_VERSION,
-        "model": {"name": settings.model},
+        # The backend is recorded; its vector family must match (int8 vectors are not fp32 vectors).
+        "model": {"name": settings.model, "backend": settings.encoder_backend,
+                  "vectors": VECTOR_FAMILY[settings.encoder_backend]},
         "index": {"type": settings.index_type, "hnsw_m": settings.hnsw_m if settings.index_type == "hnsw" else None},
         "chunking": {
             "max_chars": settings.chunk_max_chars,
@@ -195,6 +197,14 @@ def manifest_differences(manifest: dict, expected: dict) -> list[str]:
         reasons.append(f"index format {manifest.get('format_version')} != {expected['format_version']}")
     if manifest.get("model", {}).get("name") != expected["model"]["name"]:
         reasons.append(f"model changed: {manifest.get('model', {}).get('name')} -> {expected['model']['name']}")
+    # Indexes from before the backend was recorded were all built by PyTorch (fp32 vectors).
+    old_vectors = manifest.get("model", {}).get("vectors", "fp32")
+    if old_vectors != expected["model"]["vectors"]:
+        old_backend = manifest.get("model", {}).get("backend", "torch")
+        reasons.append(
+            f"encoder backend changed: {old_backend} ({old_vectors} vectors) -> "
+            f"{expected['model']['backend']} ({expected['model']['vectors']} vectors)"
+        )
     for section in ("index", "chunking"):
         old, new = manifest.get(section, {}), expected[section]
         for key, value in new.items():

@@ -28,7 +28,8 @@ def test_save_then_load_then_search_finds_the_matching_chunk(toy_settings, fake_
 def test_the_manifest_records_model_dimension_fingerprints_settings_and_versions(toy_settings, fake_embedder):
     report = build_index(toy_settings, fake_embedder)
     manifest = json.loads((report.path / "manifest.json").read_text())
-    assert manifest["model"] == {"name": "fake-keywords", "dimension": fake_embedder.dimension, "normalized": True}
+    assert manifest["model"] == {"name": "fake-keywords", "backend": "onnx", "vectors": "fp32",
+                                 "dimension": fake_embedder.dimension, "normalized": True}
     assert manifest["metric"] == "inner_product" and manifest["index"]["type"] == "flat"
     assert set(manifest["corpus"]["files"]) == {"kidneys.txt", "driving.md", "alcohol.txt", "stopping.txt", "uses.txt"}
     assert manifest["chunking"]["max_chars"] == 200
