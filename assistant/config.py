@@ -52,6 +52,10 @@ class Settings:
     # Embedding model: the bundled name, a local folder, or a model id already in the local cache.
     model: str = BUNDLED_MODEL
     embed_batch_size: int = 32
+    # Keep the vectors of the last build in the index folder (vectors.cache.npz), keyed by model and exact
+    # text, so a rebuild embeds only new or changed texts: adding one leaflet to a 1,000-document corpus
+    # takes seconds instead of minutes. Off: every build embeds everything and no cache file is written.
+    vector_cache: bool = True
 
     # Chunking: chunks are sentence-aligned spans of at most chunk_max_chars characters
     # (a single longer sentence stays whole), overlapping by chunk_overlap_sentences sentences.

@@ -57,6 +57,7 @@ from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotFoun
 from assistant.ingest import Corpus, corpus_fingerprints, load_corpus
 from assistant.medicines import NAMES_FILE, MedicineNames, detect_medicines, mask_names, mask_pattern
 from assistant.records import Chunk, Document
+from assistant.vector_cache import encode_with_cache, remove_stale_temporaries
 from assistant.version import build_info
 
 # 3: the manifest holds a checksum of every file of the build.
@@ -104,6 +105,8 @@ class BuildReport:
     dimension: int
     seconds: float
     skipped: tuple[str, ...] = ()
+    texts: int = 0  # texts the build needed vectors for (chunks and sentences); 0 when nothing was built
+    embedded: int = 0  # of them, distinct texts the model embedded (the others: repeats or cached)
 
 
 def _faiss():
@@ -306,16 +309,22 @@ def build_index(
         for document in corpus_documents:
             about = ", ".join(document.medicines) or "no particular medicine"
             progress(f"  {document.doc_id}: {document.kind}, about {about}")
-        progress(f"Embedding {len(chunks)} chunks and {len(sentences)} sentences with {settings.model}")
-        chunk_vectors = embedder.encode([chunk_embedding_text(c, masks[c.doc_id]) for c in chunks], show_progress=True)
         documents = {d.doc_id: d for d in corpus_documents}
-        sentence_vectors = embedder.encode(
-            [
-                mask_names(documents[chunks[s.chunk_index].doc_id].text[s.start:s.end], masks[chunks[s.chunk_index].doc_id])
-                for s in sentences
-            ],
-            show_progress=True,
+        texts = [chunk_embedding_text(c, masks[c.doc_id]) for c in chunks] + [
+            mask_names(documents[chunks[s.chunk_index].doc_id].text[s.start:s.end], masks[chunks[s.chunk_index].doc_id])
+            for s in sentences
+        ]
+        progress(f"Embedding {len(chunks)} chunks and {len(sentences)} sentences with {settings.model}")
+        # One call for chunks and sentences: a text that is both (a one-sentence chunk without a heading),
+        # or that repeats across documents, is embedded once; texts of earlier builds come from the cache.
+        remove_stale_temporaries(index_dir)
+        encoded = encode_with_cache(embedder, texts, index_dir, use_cache=settings.vector_cache)
+        progress(
+            f"Embedded {encoded.embedded} of {encoded.texts} texts ({encoded.texts - encoded.unique} repeated, "
+            f"{encoded.reused} from the cache of earlier builds"
+            + (f", {encoded.damaged} damaged cache entries recomputed)" if encoded.damaged else ")")
         )
+        chunk_vectors, sentence_vectors = encoded.vectors[: len(chunks)], encoded.vectors[len(chunks):]
 
         for what, vectors in (("chunk", chunk_vectors), ("sentence", sentence_vectors)):
             if len(vectors) and not sane_norms(vectors):
@@ -367,6 +376,8 @@ def build_index(
         dimension=embedder.dimension,
         seconds=time.perf_counter() - started,
         skipped=tuple(f"{s.path}: {s.reason}" for s in corpus.skipped),
+        texts=encoded.texts,
+        embedded=encoded.embedded,
     )
 
 
