@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 MANIFEST = "manifest.json"
-BUILD_FILES = ("chunks.faiss", "sentences.faiss", "documents.json", "chunks.json")
+BUILD_FILES = ("chunks.faiss", "sentences.faiss", "documents.json", "chunks.json", "derived.json", "derived.npz")
 # Stored vectors are unit length, so every inner-product score lies in [-1, 1]; a vector longer than
 # this (or not finite) can only come from damage, and would make a wrong passage win.
 MAX_VECTOR_NORM = 1.01

@@ -28,6 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from assistant.config import Settings
+from assistant.derived import Bm25Data
 from assistant.lexicon import Lexicon, QueryTerms, words
 from assistant.records import Chunk, Passage
 from assistant.store import LoadedIndex
@@ -105,22 +106,39 @@ def _search(index, vector: np.ndarray, k: int, selector) -> tuple[np.ndarray, np
 
 
 class _Bm25:
-    """BM25 over chunk texts with English stemming (bm25s), tokenised exactly like the queries."""
+    """BM25 over chunk texts with English stemming (bm25s), tokenised exactly like the queries; its score
+    matrix was computed when the index was built (assistant/derived.py)."""
 
-    def __init__(self, texts: Sequence[str], lexicon: Lexicon) -> None:
+    def __init__(self, data: Bm25Data) -> None:
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
         self.model = bm25s.BM25()
-        self.model.index([lexicon.stems(words(t)) or [""] for t in texts], show_progress=False)
-        self.vocab = frozenset(self.model.vocab_dict)
-        self.size = len(texts)
+        # What bm25s.BM25.load restores, from arrays that passed the index's checksums.
+        self.model.scores = {"data": data.data, "indices": data.indices, "indptr": data.indptr, "num_docs": data.num_docs}
+        self.model.vocab_dict = data.vocab
+        self.model.unique_token_ids_set = set(data.vocab.values())
+        self.model.nonoccurrence_array = None  # only BM25L and BM25+ have one; this is the default "lucene"
+        self.vocab = frozenset(data.vocab)
+        self.size = data.num_docs
 
     def scores(self, stems: Sequence[str]) -> np.ndarray:
         known = [s for s in stems if s in self.vocab]
         if not known:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self.model.get_scores(known), dtype=np.float32)
+
+
+def _stored_vectors(index) -> np.ndarray:
+    """The vectors of a FAISS index as a matrix: a read-only view of an exact index's own storage (no second
+    copy: the vectors are most of an index's memory), a copy for other index types."""
+    import faiss
+
+    if type(index) in (faiss.IndexFlatIP, faiss.IndexFlat, faiss.IndexFlatL2) and index.ntotal:
+        view = faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d)
+        view.flags.writeable = False
+        return view
+    return index.reconstruct_n(0, index.ntotal)
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
@@ -135,15 +153,15 @@ class Retriever:
         self.index = index
         self.settings = settings
         self.lexicon = lexicon
-        self.chunk_vectors = index.chunk_index.reconstruct_n(0, index.chunk_index.ntotal)
-        self.sentence_vectors = index.sentence_index.reconstruct_n(0, index.sentence_index.ntotal)
+        self.chunk_vectors = _stored_vectors(index.chunk_index)
+        self.sentence_vectors = _stored_vectors(index.sentence_index)
         self.sentence_chunk = np.array([s.chunk_index for s in index.sentences], dtype=np.int64)
         first = 0
         self.sentence_ranges: list[tuple[int, int]] = []
         for chunk in index.chunks:
             self.sentence_ranges.append((first, first + len(chunk.sentences)))
             first += len(chunk.sentences)
-        self.bm25 = _Bm25([f"{c.section}\n{c.text}" for c in index.chunks], lexicon)
+        self.bm25 = _Bm25(index.derived.bm25)
         self.chunk_doc = [c.doc_id for c in index.chunks]
         self.prior = np.array(
             [settings.official_bonus if index.documents[c.doc_id].official else 0.0 for c in index.chunks],

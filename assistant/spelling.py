@@ -14,7 +14,10 @@ hundreds of megabytes for one word).
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+import hashlib
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
 
 
 def edit_distance(a: str, b: str, limit: int | None = None) -> int:
@@ -77,3 +80,44 @@ class DeleteIndex:
         for variant in deletions(word, depth):
             found |= self._targets.get(variant, set())
         return found
+
+
+def variant_hash(variant: str) -> int:
+    """A stable 64-bit hash of a deletion variant (Python's own `hash` changes between processes)."""
+    return int.from_bytes(hashlib.blake2b(variant.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+class HashedDeleteIndex:
+    """A `DeleteIndex` as two sorted arrays (variant hash, target number), built once with the index and
+    loaded as is: start-up reads arrays instead of computing a million deletion variants into sets.
+
+    Same candidates as `DeleteIndex` over the same targets and depth (a 64-bit hash collision could
+    only add a candidate, which `edit_distance` then rejects or ranks like any other).
+    """
+
+    def __init__(self, targets: Sequence[str], hashes: np.ndarray, target_ids: np.ndarray) -> None:
+        self.targets = tuple(targets)
+        self.hashes = hashes
+        self.target_ids = target_ids
+        self.longest = max((len(t) for t in self.targets), default=0)
+
+    @classmethod
+    def build(cls, targets: Iterable[str], depth: Callable[[str], int]) -> "HashedDeleteIndex":
+        ordered = sorted(set(targets))
+        pairs = sorted(
+            (variant_hash(variant), number)
+            for number, target in enumerate(ordered)
+            for variant in deletions(target, depth(target))
+        )
+        hashes = np.fromiter((h for h, _ in pairs), dtype=np.uint64, count=len(pairs))
+        ids = np.fromiter((n for _, n in pairs), dtype=np.int32, count=len(pairs))
+        return cls(ordered, hashes, ids)
+
+    def candidates(self, word: str, depth: int) -> set[str]:
+        """As `DeleteIndex.candidates`."""
+        if len(word) - depth > self.longest or not len(self.hashes):
+            return set()
+        keys = np.fromiter((variant_hash(v) for v in deletions(word, depth)), dtype=np.uint64)
+        left = np.searchsorted(self.hashes, keys, "left")
+        right = np.searchsorted(self.hashes, keys, "right")
+        return {self.targets[int(i)] for lo, hi in zip(left, right) if hi > lo for i in self.target_ids[lo:hi]}

@@ -11,6 +11,9 @@ Layout of an index folder (default `index/`):
         chunks.json          chunks with section, kind, offsets and sentence spans
         chunks.faiss         one unit vector per chunk
         sentences.faiss      one unit vector per sentence, in chunk order
+        derived.json/.npz    what start-up would otherwise compute from every chunk: corpus words,
+                             spelling index, BM25 matrix, topic coverage (assistant/derived.py)
+    vectors.cache.npz        the vectors of the latest build by model and text (assistant/vector_cache.py)
 
 A build is written into a hidden temporary folder, renamed, and only then made live by
 replacing CURRENT, so an interrupted build leaves the previous index usable. The build before the
@@ -52,6 +55,7 @@ from assistant.build_files import (
 )
 from assistant.chunking import chunk_text
 from assistant.config import Settings
+from assistant.derived import Derived, compute_derived, parse_derived, serialize_derived
 from assistant.embedding import Embedder
 from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, ModelLoadError
 from assistant.ingest import Corpus, corpus_fingerprints, load_corpus
@@ -61,7 +65,8 @@ from assistant.vector_cache import encode_with_cache, remove_stale_temporaries
 from assistant.version import build_info
 
 # 3: the manifest holds a checksum of every file of the build.
-FORMAT_VERSION = 3
+# 4: derived.json and derived.npz (structures start-up used to compute from every chunk).
+FORMAT_VERSION = 4
 # Bump when chunking.py changes what it produces, or what is embedded for a chunk, so old indexes are rebuilt.
 CHUNKER_VERSION = 4
 POINTER = "CURRENT"
@@ -87,6 +92,7 @@ class LoadedIndex:
     chunk_index: object  # faiss.Index over chunk vectors, row i = chunks[i]
     sentence_index: object  # faiss.Index over sentence vectors, row j = sentences[j]
     sentences: tuple[SentenceRef, ...]
+    derived: Derived  # computed from the chunks at build time (assistant/derived.py)
 
     @property
     def dimension(self) -> int:
@@ -339,6 +345,7 @@ def build_index(
                 "chunks.faiss": _serialize_faiss(make_faiss_index(chunk_vectors, settings)),
                 "sentences.faiss": _serialize_faiss(make_faiss_index(sentence_vectors, settings)),
             }
+            written.update(serialize_derived(compute_derived(chunks)))
             for name, data in written.items():
                 write_bytes(staging / name, data)
             written["documents.json"] = _write_json(staging / "documents.json", [asdict(d) for d in corpus_documents])
@@ -472,7 +479,8 @@ def _load_index(settings: Settings, check: bool) -> LoadedIndex:
         # Deserialised from the verified bytes, not re-read: the file cannot change between check and use.
         chunk_index = faiss.deserialize_index(np.frombuffer(contents["chunks.faiss"], dtype=np.uint8))
         sentence_index = faiss.deserialize_index(np.frombuffer(contents["sentences.faiss"], dtype=np.uint8))
-    except (UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError, RuntimeError) as exc:
+        derived = parse_derived(contents, len(chunks))
+    except (UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError, ValueError, RuntimeError) as exc:
         raise IndexCorruptError(f"Cannot read the index in {build} ({exc}). Rebuild: baclofen-qa index --rebuild") from None
     sentences = tuple(SentenceRef(i, s, e) for i, c in enumerate(chunks) for s, e in c.sentences)
     if chunk_index.ntotal != len(chunks) or sentence_index.ntotal != len(sentences):
@@ -481,7 +489,7 @@ def _load_index(settings: Settings, check: bool) -> LoadedIndex:
         _check_vectors(build / name, index)
     if manifest.get("index", {}).get("type") == "hnsw":
         chunk_index.hnsw.efSearch = sentence_index.hnsw.efSearch = settings.hnsw_ef_search
-    return LoadedIndex(build, manifest, documents, chunks, chunk_index, sentence_index, sentences)
+    return LoadedIndex(build, manifest, documents, chunks, chunk_index, sentence_index, sentences, derived)
 
 
 def _check_vectors(path: Path, index) -> None:

@@ -38,7 +38,11 @@ def test_the_manifest_records_model_dimension_fingerprints_settings_and_versions
 def test_no_pickle_files_are_written(toy_settings, fake_embedder):
     report = build_index(toy_settings, fake_embedder)
     names = sorted(p.name for p in report.path.iterdir())
-    assert names == ["chunks.faiss", "chunks.json", "documents.json", "manifest.json", "sentences.faiss"]
+    assert names == [
+        "chunks.faiss", "chunks.json", "derived.json", "derived.npz", "documents.json", "manifest.json", "sentences.faiss"
+    ]
+    with np.load(report.path / "derived.npz", allow_pickle=False) as arrays:  # numeric arrays only: no pickle
+        assert all(arrays[name].dtype != object for name in arrays.files)
 
 
 def test_an_unchanged_corpus_is_not_embedded_again(toy_settings, fake_embedder):
