@@ -5,11 +5,16 @@ in Python work).
 Two files in the build folder, covered by the manifest's checksums like every other:
 
     derived.json   the corpus words and their counts, stems and their chunk counts, the spelling index's
-                   targets, the BM25 vocabulary, which chunks show each topic (and a hash of topics.toml)
-    derived.npz    the spelling index (variant hashes, target numbers) and the BM25 score matrix (CSR)
+                   targets, the BM25 vocabulary, which chunks show each topic (and a hash of topics.toml),
+                   the stems the retriever's per-chunk terms are numbered by (and a hash of vocabulary.toml)
+    derived.npz    the spelling index (variant hashes, target numbers), the BM25 score matrix (CSR), and
+                   per chunk and per sentence the stems, content stems and word pairs the retriever
+                   compares with a question, as numbers in CSR arrays (a few hundred bytes a chunk,
+                   where Python sets of strings took ~10 KB)
 
-Everything here depends only on the chunks, the stemmer and, for topic coverage, topics.toml: a change of
-topics.toml after the build is noticed by its hash, and that coverage is then computed at start-up.
+Everything here depends only on the chunks, the stemmer and two data files: topics.toml (topic coverage)
+and vocabulary.toml (its filler words are not content). A change of either after the build is noticed by
+its hash, and what depends on it is then computed at start-up, as before this module existed.
 No pickle: arrays load with `allow_pickle=False`.
 """
 
@@ -24,13 +29,14 @@ from typing import Sequence
 
 import numpy as np
 
-from assistant.lexicon import CorpusWords, words
+from assistant.lexicon import VOCABULARY_FILE, CorpusWords, Lexicon, words
 from assistant.records import Chunk
 from assistant.spelling import HashedDeleteIndex
 from assistant.topics import TOPICS_FILE, Topic, load_topics, shows_topic
 
 DERIVED_JSON = "derived.json"
 DERIVED_ARRAYS = "derived.npz"
+_TERM_ROWS = ("chunk_stems", "text_stems", "chunk_phrases", "sentence_stems", "sentence_content")
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,82 @@ class Bm25Data:
 
 
 @dataclass(frozen=True)
+class Rows:
+    """A ragged table of numbers (CSR): row i is values[starts[i]:starts[i + 1]]."""
+
+    starts: np.ndarray  # int64, one more than the rows
+    values: np.ndarray
+
+    def row(self, i: int) -> frozenset[int]:
+        return frozenset(self.values[self.starts[i]:self.starts[i + 1]].tolist())
+
+    @classmethod
+    def of(cls, rows: Sequence[Sequence[int]], dtype) -> "Rows":
+        starts = np.zeros(len(rows) + 1, dtype=np.int64)
+        starts[1:] = np.cumsum([len(r) for r in rows]) if rows else []
+        values = np.fromiter((v for r in rows for v in r), dtype=dtype, count=int(starts[-1]))
+        return cls(starts, values)
+
+
+def phrase_code(first: int, second: int) -> int:
+    """A pair of stem numbers as one number (stems are numbered below 2**31)."""
+    return (first << 32) | second
+
+
+@dataclass(frozen=True)
+class ChunkTerms:
+    """What the retriever compares a question with, per chunk and per sentence, as stem numbers."""
+
+    stems: tuple[str, ...]  # stem number -> stem
+    chunk_stems: Rows  # stems of a chunk's heading and text
+    text_stems: Rows  # content stems of its text (no stop words or fillers)
+    chunk_phrases: Rows  # adjacent content stem pairs of heading and text (phrase_code)
+    sentence_stems: Rows  # stems of each sentence
+    sentence_content: Rows  # content stems of each sentence
+    sentence_words: np.ndarray  # number of words of each sentence
+    vocabulary_file: str  # hash of vocabulary.toml when computed: its fillers are not content
+
+
+def vocabulary_file_version() -> str:
+    try:
+        return hashlib.sha256(VOCABULARY_FILE.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return "missing"
+
+
+def compute_chunk_terms(chunks: Sequence[Chunk], sentence_texts: Sequence[Sequence[str]], lexicon: Lexicon) -> ChunkTerms:
+    """Stems, content stems and phrases of every chunk, and stems of every sentence (`sentence_texts[i]`
+    are chunk i's sentences), exactly as the retriever reads them from a question's side."""
+    numbers: dict[str, int] = {}
+
+    def numbered(stems) -> list[int]:
+        return [numbers.setdefault(s, len(numbers)) for s in stems]
+
+    chunk_stems, text_stems, chunk_phrases = [], [], []
+    sentence_stems, sentence_content, sentence_words = [], [], []
+    for chunk, sentences in zip(chunks, sentence_texts, strict=True):
+        whole = f"{chunk.section} {chunk.text}"
+        chunk_stems.append(sorted(set(numbered(lexicon.stems(words(whole))))))
+        text_stems.append(sorted(set(numbered(lexicon.content_stems_of(chunk.text)))))
+        chunk_phrases.append(sorted({phrase_code(*numbered(pair)) for pair in lexicon.phrases_of(whole)}))
+        for sentence in sentences:
+            tokens = words(sentence)
+            sentence_words.append(len(tokens))
+            sentence_stems.append(sorted(set(numbered(lexicon.stems(tokens)))))
+            sentence_content.append(sorted(set(numbered(lexicon.content_stems_of(sentence)))))
+    return ChunkTerms(
+        tuple(numbers),
+        Rows.of(chunk_stems, np.int32),
+        Rows.of(text_stems, np.int32),
+        Rows.of(chunk_phrases, np.int64),
+        Rows.of(sentence_stems, np.int32),
+        Rows.of(sentence_content, np.int32),
+        np.asarray(sentence_words, dtype=np.int32),
+        vocabulary_file_version(),
+    )
+
+
+@dataclass(frozen=True)
 class Derived:
     """Everything start-up would otherwise compute from every chunk."""
 
@@ -52,6 +134,15 @@ class Derived:
     bm25: Bm25Data
     topic_chunks: dict[str, tuple[int, ...]]  # topic name -> indexes of the chunks that show it
     topics_file: str  # hash of topics.toml when `topic_chunks` was computed
+    terms: ChunkTerms
+
+    def chunk_terms(
+        self, chunks: Sequence[Chunk], sentence_texts: Sequence[Sequence[str]], lexicon: Lexicon
+    ) -> ChunkTerms:
+        """The per-chunk terms: as saved, unless vocabulary.toml changed since the build."""
+        if self.terms.vocabulary_file == vocabulary_file_version():
+            return self.terms
+        return compute_chunk_terms(chunks, sentence_texts, lexicon)
 
     def topic_coverage(self, topics: Sequence[Topic], chunks: Sequence[Chunk]) -> dict[str, tuple[int, ...]]:
         """Which chunks show each topic: as saved, unless topics.toml changed since the build."""
@@ -92,11 +183,13 @@ def compute_bm25(texts: Sequence[str]) -> Bm25Data:
     )
 
 
-def compute_derived(chunks: Sequence[Chunk]) -> Derived:
+def compute_derived(chunks: Sequence[Chunk], sentence_texts: Sequence[Sequence[str]]) -> Derived:
+    """Everything start-up needs from the chunks; `sentence_texts[i]` are the texts of chunk i's sentences."""
     texts = [bm25_text(c) for c in chunks]
-    return Derived(
-        CorpusWords.count(texts), compute_bm25(texts), compute_topic_coverage(load_topics(), chunks), topics_file_version()
-    )
+    corpus = CorpusWords.count(texts)
+    terms = compute_chunk_terms(chunks, sentence_texts, Lexicon((), corpus=corpus))
+    topics = load_topics()
+    return Derived(corpus, compute_bm25(texts), compute_topic_coverage(topics, chunks), topics_file_version(), terms)
 
 
 def serialize_derived(derived: Derived) -> dict[str, bytes]:
@@ -113,6 +206,14 @@ def serialize_derived(derived: Derived) -> dict[str, bytes]:
         "bm25_num_docs": derived.bm25.num_docs,
         "topics_file": derived.topics_file,
         "topic_chunks": {name: list(rows) for name, rows in derived.topic_chunks.items()},
+        "term_stems": list(derived.terms.stems),
+        "vocabulary_file": derived.terms.vocabulary_file,
+    }
+    terms = derived.terms
+    term_arrays = {
+        f"{name}_{part}": getattr(getattr(terms, name), part)
+        for name in _TERM_ROWS
+        for part in ("starts", "values")
     }
     arrays = io.BytesIO()
     np.savez(
@@ -122,6 +223,8 @@ def serialize_derived(derived: Derived) -> dict[str, bytes]:
         bm25_data=derived.bm25.data,
         bm25_indices=derived.bm25.indices,
         bm25_indptr=derived.bm25.indptr,
+        sentence_words=terms.sentence_words,
+        **term_arrays,
     )
     return {
         DERIVED_JSON: json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
@@ -158,4 +261,13 @@ def parse_derived(contents: dict[str, bytes], chunk_count: int) -> Derived:
     topic_chunks = {str(name): tuple(int(i) for i in rows) for name, rows in document["topic_chunks"].items()}
     if any(i < 0 or i >= chunk_count for rows in topic_chunks.values() for i in rows):
         raise ValueError("topic coverage names chunks the index does not have")
-    return Derived(corpus, bm25, topic_chunks, str(document["topics_file"]))
+    stems = tuple(str(s) for s in document["term_stems"])
+    rows = {name: Rows(loaded[f"{name}_starts"], loaded[f"{name}_values"]) for name in _TERM_ROWS}
+    for name, table in rows.items():
+        expected = chunk_count if name.startswith("chunk") or name == "text_stems" else len(loaded["sentence_words"])
+        if len(table.starts) != expected + 1 or (len(table.starts) and table.starts[-1] != len(table.values)):
+            raise ValueError(f"{name} does not have one row per {'chunk' if expected == chunk_count else 'sentence'}")
+        if name != "chunk_phrases" and len(table.values) and (table.values.min() < 0 or table.values.max() >= len(stems)):
+            raise ValueError(f"{name} names stems that are not listed")
+    terms = ChunkTerms(stems, **rows, sentence_words=loaded["sentence_words"], vocabulary_file=str(document["vocabulary_file"]))
+    return Derived(corpus, bm25, topic_chunks, str(document["topics_file"]), terms)

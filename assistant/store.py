@@ -167,6 +167,11 @@ def build_chunks(corpus: Corpus, settings: Settings) -> list[Chunk]:
     return chunks
 
 
+def sentence_texts(chunks: Sequence[Chunk], documents: dict[str, Document]) -> list[list[str]]:
+    """The texts of each chunk's sentences, as the retriever reads them (unmasked)."""
+    return [[documents[c.doc_id].text[s:e] for s, e in c.sentences] for c in chunks]
+
+
 def make_faiss_index(vectors: np.ndarray, settings: Settings):
     """An inner-product FAISS index over unit vectors: exact ("flat") or approximate ("hnsw")."""
     faiss = _faiss()
@@ -345,7 +350,7 @@ def build_index(
                 "chunks.faiss": _serialize_faiss(make_faiss_index(chunk_vectors, settings)),
                 "sentences.faiss": _serialize_faiss(make_faiss_index(sentence_vectors, settings)),
             }
-            written.update(serialize_derived(compute_derived(chunks)))
+            written.update(serialize_derived(compute_derived(chunks, sentence_texts(chunks, documents))))
             for name, data in written.items():
                 write_bytes(staging / name, data)
             written["documents.json"] = _write_json(staging / "documents.json", [asdict(d) for d in corpus_documents])
