@@ -25,7 +25,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -137,12 +137,13 @@ class Derived:
     terms: ChunkTerms
 
     def chunk_terms(
-        self, chunks: Sequence[Chunk], sentence_texts: Sequence[Sequence[str]], lexicon: Lexicon
+        self, chunks: Sequence[Chunk], sentence_texts: Callable[[], Sequence[Sequence[str]]], lexicon: Lexicon
     ) -> ChunkTerms:
-        """The per-chunk terms: as saved, unless vocabulary.toml changed since the build."""
+        """The per-chunk terms: as saved, unless vocabulary.toml changed since the build (then computed from
+        the chunks and `sentence_texts()`, read only in that case)."""
         if self.terms.vocabulary_file == vocabulary_file_version():
             return self.terms
-        return compute_chunk_terms(chunks, sentence_texts, lexicon)
+        return compute_chunk_terms(chunks, sentence_texts(), lexicon)
 
     def topic_coverage(self, topics: Sequence[Topic], chunks: Sequence[Chunk]) -> dict[str, tuple[int, ...]]:
         """Which chunks show each topic: as saved, unless topics.toml changed since the build."""

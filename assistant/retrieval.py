@@ -173,7 +173,7 @@ class Retriever:
         # at build time (assistant/derived.py); a row becomes a set only when its chunk is a candidate.
         terms = index.derived.chunk_terms(
             index.chunks,
-            [[index.documents[c.doc_id].text[s:e] for s, e in c.sentences] for c in index.chunks],
+            lambda: [[index.documents[c.doc_id].text[s:e] for s, e in c.sentences] for c in index.chunks],
             lexicon,
         )
         self.stem_number = {stem: n for n, stem in enumerate(terms.stems)}
