@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from assistant.build_files import fsync_dir, sane_norms
+from assistant.build_files import MAX_VECTOR_NORM, fsync_dir, sane_norms
 from assistant.embedding import Embedder
 
 CACHE_FILE = "vectors.cache.npz"
@@ -86,9 +86,11 @@ def read_cache(index_dir: Path, dimension: int) -> tuple[dict[bytes, np.ndarray]
         return {}, 0 if len(keys) == 0 else len(keys)
     found: dict[bytes, np.ndarray] = {}
     damaged = 0
-    for key_row, vector, check in zip(keys, vectors, checks):
+    norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
+    sane = np.isfinite(norms) & (norms <= MAX_VECTOR_NORM)
+    for key_row, vector, check, ok in zip(keys, vectors, checks, sane):
         key = key_row.tobytes()
-        if _entry_check(key, vector) != check.tobytes() or not sane_norms(vector[None, :]):
+        if not ok or _entry_check(key, vector) != check.tobytes():
             damaged += 1
             continue
         found[key] = vector
