@@ -27,12 +27,16 @@ import logging
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import bm25s  # imported with the module, not in the first build: it brings scipy (0.5-1.5 s here)
 import numpy as np
+import Stemmer
 
 from assistant.lexicon import VOCABULARY_FILE, CorpusWords, Lexicon, words
 from assistant.records import Chunk
 from assistant.spelling import HashedDeleteIndex
 from assistant.topics import TOPICS_FILE, Topic, load_topics, shows_topic
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
 
 DERIVED_JSON = "derived.json"
 DERIVED_ARRAYS = "derived.npz"
@@ -170,10 +174,6 @@ def compute_topic_coverage(topics: Sequence[Topic], chunks: Sequence[Chunk]) -> 
 
 def compute_bm25(texts: Sequence[str]) -> Bm25Data:
     """BM25 over texts, stemmed as the lexicon stems queries (English Snowball)."""
-    import bm25s
-    import Stemmer
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
     stemmer = Stemmer.Stemmer("english")
     model = bm25s.BM25()
     model.index([stemmer.stemWords(words(t)) or [""] for t in texts], show_progress=False)

@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -168,13 +168,16 @@ class Lexicon:
         self.max_idf = math.log(1 + n)
         # Words a typo may be corrected to: the documents' words (indexed at build time) and the query
         # vocabulary's other words (a few hundred, indexed here: vocabulary.toml may change without a rebuild).
-        vocabulary_words = self._vocabulary_words()
-        self._spelling = (
-            corpus.spelling,
-            DeleteIndex((w for w in vocabulary_words - self.corpus_words if len(w) >= 4), depth=spelling_depth),
-        )
-        self._known = frozenset(self.corpus_words | vocabulary_words | dictionary)
+        self._corpus_spelling = corpus.spelling
+        self._known = frozenset(self.corpus_words | self._vocabulary_words() | dictionary)
         self._max_phrase_words = max(len(k.split()) for k in (*self.vocabulary.lay_terms, *self.vocabulary.drug_classes))
+
+    @cached_property
+    def _spelling(self) -> tuple[HashedDeleteIndex, DeleteIndex]:
+        """Built on the first correction, not with the lexicon: a build only reads stems through it.
+        (Two threads building it at once build the same thing; either result may be kept.)"""
+        vocabulary_only = self._vocabulary_words() - self.corpus_words
+        return self._corpus_spelling, DeleteIndex((w for w in vocabulary_only if len(w) >= 4), depth=spelling_depth)
 
     def _vocabulary_words(self) -> set[str]:
         out: set[str] = set()

@@ -31,7 +31,7 @@ from assistant.config import Settings
 from assistant.derived import Bm25Data, phrase_code
 from assistant.lexicon import Lexicon, QueryTerms
 from assistant.records import Chunk, Passage
-from assistant.store import LoadedIndex
+from assistant.store import LoadedIndex, stored_vectors
 
 # A passage whose content words are mostly (this share) in an already chosen passage repeats it
 # (the seed article states its facts two or three times). Embeddings are no help here: every
@@ -129,18 +129,6 @@ class _Bm25:
         return np.asarray(self.model.get_scores(known), dtype=np.float32)
 
 
-def _stored_vectors(index) -> np.ndarray:
-    """The vectors of a FAISS index as a matrix: a read-only view of an exact index's own storage (no second
-    copy: the vectors are most of an index's memory), a copy for other index types."""
-    import faiss
-
-    if type(index) in (faiss.IndexFlatIP, faiss.IndexFlat, faiss.IndexFlatL2) and index.ntotal:
-        view = faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d)
-        view.flags.writeable = False
-        return view
-    return index.reconstruct_n(0, index.ntotal)
-
-
 def _overlap(a: frozenset[int], b: frozenset[int]) -> float:
     """Share of the smaller set's words that the other set has too."""
     return len(a & b) / min(len(a), len(b)) if a and b else 0.0
@@ -153,8 +141,8 @@ class Retriever:
         self.index = index
         self.settings = settings
         self.lexicon = lexicon
-        self.chunk_vectors = _stored_vectors(index.chunk_index)
-        self.sentence_vectors = _stored_vectors(index.sentence_index)
+        self.chunk_vectors = stored_vectors(index.chunk_index)
+        self.sentence_vectors = stored_vectors(index.sentence_index)
         self.sentence_chunk = np.array([s.chunk_index for s in index.sentences], dtype=np.int64)
         first = 0
         self.sentence_ranges: list[tuple[int, int]] = []
