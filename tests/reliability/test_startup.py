@@ -166,7 +166,8 @@ def test_gold_answers_from_loaded_structures_equal_answers_from_computed_ones(tm
     from assistant.config import Settings
     from tests.conftest import CORPUS, REPO
 
-    settings = Settings(corpus_dir=CORPUS, index_dir=tmp_path / "index")
+    # No time budget: on a busy machine a question over budget abstains, whatever the structures say.
+    settings = Settings(corpus_dir=CORPUS, index_dir=tmp_path / "index", answer_budget_ms=600_000)
     build_index(settings, real_embedder)
     index = load_index(settings)
     lines = (REPO / "tests" / "data" / "gold.jsonl").read_text(encoding="utf-8").splitlines()
