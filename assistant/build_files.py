@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 MANIFEST = "manifest.json"
-BUILD_FILES = ("chunks.faiss", "sentences.faiss", "documents.json", "chunks.json")
+BUILD_FILES = ("chunks.faiss", "sentences.faiss", "documents.json", "chunks.json", "derived.json", "derived.npz")
 # Stored vectors are unit length, so every inner-product score lies in [-1, 1]; a vector longer than
 # this (or not finite) can only come from damage, and would make a wrong passage win.
 MAX_VECTOR_NORM = 1.01
@@ -82,5 +82,10 @@ def read_and_verify(build: Path, manifest: dict) -> tuple[list[str], dict[str, b
 
 
 def sane_norms(vectors: np.ndarray) -> bool:
-    norms = np.linalg.norm(np.asarray(vectors, dtype=np.float64), axis=1)  # float64: huge values do not overflow
-    return bool(np.all(np.isfinite(norms)) and norms.max() <= MAX_VECTOR_NORM)
+    vectors = np.asarray(vectors)
+    # In blocks: the float64 copy (huge values must not overflow) of a whole index would double its memory.
+    for start in range(0, len(vectors), 4096):
+        norms = np.linalg.norm(vectors[start:start + 4096].astype(np.float64), axis=1)
+        if not (np.all(np.isfinite(norms)) and norms.max() <= MAX_VECTOR_NORM):
+            return False
+    return True

@@ -67,6 +67,10 @@ class Settings:
     # cache folder ($XDG_CACHE_HOME or ~/.cache, then baclofen-qa/models), shared by every index and
     # evaluation run on the machine, so the model is exported once; never inside the installed package.
     model_cache_dir: Path | None = None
+    # Keep the vectors of the last build in the index folder (vectors.cache.npz), keyed by model and exact
+    # text, so a rebuild embeds only new or changed texts: adding one leaflet to a 1,000-document corpus
+    # takes seconds instead of minutes. Off: every build embeds everything and no cache file is written.
+    vector_cache: bool = True
 
     # Chunking: chunks are sentence-aligned spans of at most chunk_max_chars characters
     # (a single longer sentence stays whole), overlapping by chunk_overlap_sentences sentences.

@@ -72,6 +72,7 @@ class SentenceTransformerEmbedder:
         self, model: str = BUNDLED_MODEL, *, batch_size: int = 32, device: str = "cpu", threads: int | None = None
     ) -> None:
         self.name = model
+        self.backend = "torch"  # what the vector cache keys on (assistant/vector_cache.py)
         self.batch_size = batch_size
         path = resolve_model_path(model)
         try:

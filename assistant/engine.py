@@ -33,7 +33,7 @@ from assistant.retrieval import Retriever
 from assistant.routing import MedicineRouter, Route, taken_together
 from assistant.safety import SafetyAssessment, SafetyDetector
 from assistant.store import LoadedIndex, ensure_index, load_index
-from assistant.topics import NO_TOPIC, TopicDetector, TopicReading, emergency_topics, load_topics, shows_topic
+from assistant.topics import NO_TOPIC, TopicDetector, TopicReading, emergency_topics, load_topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +157,7 @@ class Assistant:
         self.index = index
         dictionary = embedder.known_words() if hasattr(embedder, "known_words") else frozenset()
         self.lexicon = Lexicon(
-            [f"{c.section}\n{c.text}" for c in index.chunks], dictionary=dictionary, max_word_chars=settings.max_word_chars
+            (), dictionary=dictionary, max_word_chars=settings.max_word_chars, corpus=index.derived.corpus_words
         )
         self.router = MedicineRouter(
             self.documents,
@@ -170,9 +170,7 @@ class Assistant:
         self.topics = TopicDetector(load_topics(), embedder, mask=lambda text: mask_names(text, every_medicine))
         self.citations = tuple(t for t in self.topics.topics if t.citation)
         # Which passages show each topic, in the documents' own words (assistant/topics.toml `evidence`).
-        self.topic_chunks = {
-            t.name: tuple(i for i, c in enumerate(index.chunks) if shows_topic(t, c)) for t in self.topics.topics
-        }
+        self.topic_chunks = index.derived.topic_coverage(self.topics.topics, index.chunks)
         self.searchable = [searchable_text(c) for c in index.chunks]  # for partner names, lowered once
         self._scope_topics: dict[frozenset[str], frozenset[str]] = {}
         self.retriever = Retriever(index, settings, self.lexicon)

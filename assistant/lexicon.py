@@ -14,13 +14,13 @@ import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import Stemmer
 
-from assistant.spelling import DeleteIndex, edit_distance
+from assistant.spelling import DeleteIndex, HashedDeleteIndex, edit_distance
 
 VOCABULARY_FILE = Path(__file__).with_name("vocabulary.toml")
 WORD_RE = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
@@ -36,6 +36,13 @@ STOPWORDS = frozenset(
     we've were weren't what what's when when's where where's which while who who's whom why why's with won't would
     wouldn't you you'd you'll you're you've your yours yourself yourselves whats hows its ok one ones another""".split()
 )
+
+
+def spelling_depth(word: str) -> int:
+    """Deletions indexed per target word: long words may be corrected over 2 edits, short ones over 1."""
+    return 2 if len(word) >= 6 else 1
+
+
 def normalise(text: str) -> str:
     """Lower case with typographic quotes and dashes folded, for matching only (never for display)."""
     return (
@@ -106,6 +113,29 @@ class QueryTerms:
         return " ".join((self.corrected, *self.expansions)).strip()
 
 
+@dataclass(frozen=True)
+class CorpusWords:
+    """What the lexicon takes from the indexed texts. Counted once when the index is built and saved with
+    it (assistant/derived.py), so that start-up does not re-read every chunk."""
+
+    word_counts: dict[str, int]  # word -> occurrences in all chunks
+    stem_df: dict[str, int]  # stem -> number of chunks it occurs in
+    chunks: int
+    spelling: HashedDeleteIndex  # corpus words of 4+ letters: what a typo may be corrected to
+
+    @classmethod
+    def count(cls, chunk_texts: Sequence[str]) -> "CorpusWords":
+        stemmer = Stemmer.Stemmer("english")
+        counts: Counter[str] = Counter()
+        stem_df: Counter[str] = Counter()
+        for text in chunk_texts:
+            tokens = words(text)
+            counts.update(tokens)
+            stem_df.update(set(stemmer.stemWords(tokens)))
+        spelling = HashedDeleteIndex.build((w for w in counts if len(w) >= 4), spelling_depth)
+        return cls(dict(counts), dict(stem_df), len(chunk_texts), spelling)
+
+
 class Lexicon:
     """Corpus vocabulary + query vocabulary, built once per index. Thread-safe (read-only)."""
 
@@ -115,37 +145,39 @@ class Lexicon:
         vocabulary: Vocabulary | None = None,
         dictionary: frozenset[str] = frozenset(),
         max_word_chars: int = 40,
+        corpus: CorpusWords | None = None,
     ) -> None:
         """Args:
-        chunk_texts: the indexed texts (their words are "covered").
+        chunk_texts: the indexed texts (their words are "covered"); not read when `corpus` is given.
         vocabulary: lay terms, drug classes and filler words (default: vocabulary.toml).
         dictionary: correctly spelt English words, never "corrected" (e.g. the model's tokenizer words).
         max_word_chars: longer words are used as typed, never corrected (Settings.max_word_chars).
+        corpus: the words of `chunk_texts`, counted when the index was built (`LoadedIndex.derived`).
         """
         self.vocabulary = vocabulary or Vocabulary.load()
         self.max_word_chars = max_word_chars
         self.dictionary = dictionary
         self.stemmer = Stemmer.Stemmer("english")
-        counts: Counter[str] = Counter()
-        chunk_stem_sets = []
-        for text in chunk_texts:
-            tokens = words(text)
-            counts.update(tokens)
-            chunk_stem_sets.append(set(self.stems(tokens)))
+        corpus = corpus or CorpusWords.count(chunk_texts)
+        counts = corpus.word_counts
         self.word_counts = counts
         self.corpus_words = frozenset(counts)
-        self.corpus_stems = frozenset(self.stem(w) for w in counts)
-        stem_df = Counter(s for stems in chunk_stem_sets for s in stems)
-        n = max(1, len(chunk_texts))
-        self.idf = {s: math.log(1 + n / df) for s, df in stem_df.items()}
+        self.corpus_stems = frozenset(corpus.stem_df)
+        n = max(1, corpus.chunks)
+        self.idf = {s: math.log(1 + n / df) for s, df in corpus.stem_df.items()}
         self.max_idf = math.log(1 + n)
-        # Words a typo may be corrected to: the documents' words and the query vocabulary.
-        targets = set(counts) | self._vocabulary_words()
-        self._delete_index = DeleteIndex(
-            (word for word in targets if len(word) >= 4), depth=lambda word: 2 if len(word) >= 6 else 1
-        )
-        self._known = frozenset(targets | dictionary)
+        # Words a typo may be corrected to: the documents' words (indexed at build time) and the query
+        # vocabulary's other words (a few hundred, indexed here: vocabulary.toml may change without a rebuild).
+        self._corpus_spelling = corpus.spelling
+        self._known = frozenset(self.corpus_words | self._vocabulary_words() | dictionary)
         self._max_phrase_words = max(len(k.split()) for k in (*self.vocabulary.lay_terms, *self.vocabulary.drug_classes))
+
+    @cached_property
+    def _spelling(self) -> tuple[HashedDeleteIndex, DeleteIndex]:
+        """Built on the first correction, not with the lexicon: a build only reads stems through it.
+        (Two threads building it at once build the same thing; either result may be kept.)"""
+        vocabulary_only = self._vocabulary_words() - self.corpus_words
+        return self._corpus_spelling, DeleteIndex((w for w in vocabulary_only if len(w) >= 4), depth=spelling_depth)
 
     def _vocabulary_words(self) -> set[str]:
         out: set[str] = set()
@@ -183,7 +215,7 @@ class Lexicon:
             return word
         limit = 2 if len(word) >= 6 else 1
         best, best_key = word, None
-        for candidate in self._delete_index.candidates(word, limit):
+        for candidate in set().union(*(index.candidates(word, limit) for index in self._spelling)):
             distance = edit_distance(word, candidate, limit)
             if distance > limit:
                 continue

@@ -264,6 +264,8 @@ class OnnxEmbedder:
     def __init__(self, entry: ExportedModel, *, runtime: str = "onnxruntime", threads: int = 1,
                  batch_size: int = 32, name: str | None = None) -> None:
         self.name = name or entry.model
+        # What the vector cache keys on (assistant/vector_cache.py): int8 vectors are not fp32 ones.
+        self.backend = "openvino" if runtime == "openvino" else ("onnx-int8" if entry.variant == "int8" else "onnx")
         self.dimension = entry.dimension
         self.batch_size = batch_size
         self.entry = entry

@@ -28,9 +28,10 @@ from typing import Sequence
 import numpy as np
 
 from assistant.config import Settings
-from assistant.lexicon import Lexicon, QueryTerms, words
+from assistant.derived import Bm25Data, phrase_code
+from assistant.lexicon import Lexicon, QueryTerms
 from assistant.records import Chunk, Passage
-from assistant.store import LoadedIndex
+from assistant.store import LoadedIndex, stored_vectors
 
 # A passage whose content words are mostly (this share) in an already chosen passage repeats it
 # (the seed article states its facts two or three times). Embeddings are no help here: every
@@ -105,16 +106,21 @@ def _search(index, vector: np.ndarray, k: int, selector) -> tuple[np.ndarray, np
 
 
 class _Bm25:
-    """BM25 over chunk texts with English stemming (bm25s), tokenised exactly like the queries."""
+    """BM25 over chunk texts with English stemming (bm25s), tokenised exactly like the queries; its score
+    matrix was computed when the index was built (assistant/derived.py)."""
 
-    def __init__(self, texts: Sequence[str], lexicon: Lexicon) -> None:
+    def __init__(self, data: Bm25Data) -> None:
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
         self.model = bm25s.BM25()
-        self.model.index([lexicon.stems(words(t)) or [""] for t in texts], show_progress=False)
-        self.vocab = frozenset(self.model.vocab_dict)
-        self.size = len(texts)
+        # What bm25s.BM25.load restores, from arrays that passed the index's checksums.
+        self.model.scores = {"data": data.data, "indices": data.indices, "indptr": data.indptr, "num_docs": data.num_docs}
+        self.model.vocab_dict = data.vocab
+        self.model.unique_token_ids_set = set(data.vocab.values())
+        self.model.nonoccurrence_array = None  # only BM25L and BM25+ have one; this is the default "lucene"
+        self.vocab = frozenset(data.vocab)
+        self.size = data.num_docs
 
     def scores(self, stems: Sequence[str]) -> np.ndarray:
         known = [s for s in stems if s in self.vocab]
@@ -123,7 +129,7 @@ class _Bm25:
         return np.asarray(self.model.get_scores(known), dtype=np.float32)
 
 
-def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+def _overlap(a: frozenset[int], b: frozenset[int]) -> float:
     """Share of the smaller set's words that the other set has too."""
     return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
@@ -135,15 +141,15 @@ class Retriever:
         self.index = index
         self.settings = settings
         self.lexicon = lexicon
-        self.chunk_vectors = index.chunk_index.reconstruct_n(0, index.chunk_index.ntotal)
-        self.sentence_vectors = index.sentence_index.reconstruct_n(0, index.sentence_index.ntotal)
+        self.chunk_vectors = stored_vectors(index.chunk_index)
+        self.sentence_vectors = stored_vectors(index.sentence_index)
         self.sentence_chunk = np.array([s.chunk_index for s in index.sentences], dtype=np.int64)
         first = 0
         self.sentence_ranges: list[tuple[int, int]] = []
         for chunk in index.chunks:
             self.sentence_ranges.append((first, first + len(chunk.sentences)))
             first += len(chunk.sentences)
-        self.bm25 = _Bm25([f"{c.section}\n{c.text}" for c in index.chunks], lexicon)
+        self.bm25 = _Bm25(index.derived.bm25)
         self.chunk_doc = [c.doc_id for c in index.chunks]
         self.prior = np.array(
             [settings.official_bonus if index.documents[c.doc_id].official else 0.0 for c in index.chunks],
@@ -151,18 +157,21 @@ class Retriever:
         )
         self._scopes: dict[frozenset[str], _Scope] = {}
         self._scope_lock = threading.Lock()
-        self.chunk_stems = [frozenset(lexicon.stems(words(f"{c.section} {c.text}"))) for c in index.chunks]
-        self.text_stems = [frozenset(lexicon.content_stems_of(c.text)) for c in index.chunks]
-        self.chunk_phrases = [lexicon.phrases_of(f"{c.section} {c.text}") for c in index.chunks]
-        sentence_words = [
-            words(index.documents[index.chunks[r.chunk_index].doc_id].text[r.start:r.end]) for r in index.sentences
-        ]
-        self.sentence_long_enough = np.array([len(w) >= MIN_SENTENCE_WORDS for w in sentence_words], dtype=bool)
-        self.sentence_stems = [frozenset(lexicon.stems(w)) for w in sentence_words]
-        self.sentence_content = [
-            frozenset(lexicon.content_stems_of(index.documents[index.chunks[r.chunk_index].doc_id].text[r.start:r.end]))
-            for r in index.sentences
-        ]
+        # Per chunk and sentence, the stems a question is compared with, as numbers in arrays computed
+        # at build time (assistant/derived.py); a row becomes a set only when its chunk is a candidate.
+        terms = index.derived.chunk_terms(
+            index.chunks,
+            lambda: [[index.documents[c.doc_id].text[s:e] for s, e in c.sentences] for c in index.chunks],
+            lexicon,
+        )
+        self.stem_number = {stem: n for n, stem in enumerate(terms.stems)}
+        self.numbers_with_digits = frozenset(n for n, stem in enumerate(terms.stems) if any(ch.isdigit() for ch in stem))
+        self.chunk_stems = terms.chunk_stems
+        self.text_stems = terms.text_stems
+        self.chunk_phrases = terms.chunk_phrases
+        self.sentence_stems = terms.sentence_stems
+        self.sentence_content = terms.sentence_content
+        self.sentence_long_enough = terms.sentence_words >= MIN_SENTENCE_WORDS
 
     def _scope(self, doc_ids: frozenset[str] | None) -> _Scope:
         """The chunks and sentences of some documents, with FAISS selectors for them (cached per scope)."""
@@ -220,16 +229,18 @@ class Retriever:
         dense = self.chunk_vectors[ids] @ vector
         candidates = []
         content = query.content_stems
+        phrase_codes = self._phrase_codes(query.phrases)
         for row, chunk_index in enumerate(ids):
             first, last = self.sentence_ranges[chunk_index]
             # Only the pooled chunks' sentences are scored, not the whole corpus.
             scores = np.where(self.sentence_long_enough[first:last], self.sentence_vectors[first:last] @ vector, -1.0)
             best = first + int(np.argmax(scores)) if last > first else first
             sentence = float(scores[best - first]) if last > first else -1.0
-            lexical = self._coverage(content, self.chunk_stems[chunk_index])
+            lexical = self._coverage(content, self.chunk_stems.row(chunk_index))
             if query.phrases and lexical >= 0:
                 # Word pairs in the question's order: "common side effects" is not "less common ... side effects".
-                phrase_share = sum(p in self.chunk_phrases[chunk_index] for p in query.phrases) / len(query.phrases)
+                chunk_phrases = self.chunk_phrases.row(chunk_index)
+                phrase_share = sum(code in chunk_phrases for code in phrase_codes) / len(query.phrases)
                 lexical = (1 - PHRASE_WEIGHT) * lexical + PHRASE_WEIGHT * phrase_share
             candidates.append(
                 Candidate(int(chunk_index), float(dense[row]), sentence, best, lexical, float(bm25[chunk_index]), 0.0)
@@ -238,13 +249,19 @@ class Retriever:
         scored.sort(key=lambda c: (-c.score, c.chunk_index))
         return Retrieval(query, tuple(scored))
 
-    def _coverage(self, content: Sequence[str], stems: frozenset[str]) -> float:
+    def _coverage(self, content: Sequence[str], stems: frozenset[int]) -> float:
+        """Share of the question's content (`content` stems, weighted by idf) that `stems` (numbers) has."""
         if not content:
             return -1.0  # nothing to cover: the fused score falls back to the embedding alone
         idf = self.lexicon.idf
         unseen = self.lexicon.max_idf  # a word no chunk has is as telling as the rarest word
         total = sum(idf.get(s, unseen) for s in content)
-        return sum(idf.get(s, unseen) for s in content if s in stems) / total
+        return sum(idf.get(s, unseen) for s in content if self.stem_number.get(s, -1) in stems) / total
+
+    def _phrase_codes(self, phrases: Sequence[tuple[str, str]]) -> list[int]:
+        """The question's word pairs as numbers; a pair with a stem no chunk has can match no chunk."""
+        numbers = self.stem_number
+        return [phrase_code(numbers[a], numbers[b]) for a, b in phrases if a in numbers and b in numbers]
 
     def _fuse(self, candidate: Candidate) -> float:
         mode = self.settings.retrieval
@@ -283,7 +300,7 @@ class Retriever:
             # Still read once `top_k` are chosen: a fuller repeat may come later in the ranking. It must say
             # the sentence that made the chosen passage match, and more sentences than it leaves unsaid.
             if all(
-                self._says(candidate, self.sentence_content[chosen[i].best_sentence])
+                self._says(candidate, self.sentence_content.row(chosen[i].best_sentence))
                 and self._unsaid(candidate, chosen[i]) > self._unsaid(chosen[i], candidate)
                 for i in repeated
             ):
@@ -291,23 +308,24 @@ class Retriever:
                 chosen = [c for i, c in enumerate(chosen) if i not in repeated[1:]]
         return chosen
 
-    def _says(self, a: Candidate, sentence: frozenset[str]) -> bool:
+    def _says(self, a: Candidate, sentence: frozenset[int]) -> bool:
         """Does passage `a` say a sentence (its content stems)? See SAID_SHARE."""
-        stems = self.text_stems[a.chunk_index]
+        stems = self.text_stems.row(a.chunk_index)
         return len(sentence & stems) >= SAID_SHARE * len(sentence) and all(
-            s in stems for s in sentence if any(ch.isdigit() for ch in s)
+            s in stems for s in sentence & self.numbers_with_digits
         )
 
     def _unsaid(self, a: Candidate, b: Candidate) -> int:
         """How many of `a`'s sentences (a list item is one) `b` does not say."""
         first, last = self.sentence_ranges[a.chunk_index]
-        return sum(1 for stems in self.sentence_content[first:last] if stems and not self._says(b, stems))
+        sentences = (self.sentence_content.row(i) for i in range(first, last))
+        return sum(1 for stems in sentences if stems and not self._says(b, stems))
 
     def _repeats(self, a: Candidate, b: Candidate) -> bool:
         ca, cb = self.index.chunks[a.chunk_index], self.index.chunks[b.chunk_index]
         if ca.doc_id == cb.doc_id and ca.start < cb.end and cb.start < ca.end:
             return True  # overlapping chunks
-        return _overlap(self.text_stems[a.chunk_index], self.text_stems[b.chunk_index]) >= DUPLICATE_OVERLAP
+        return _overlap(self.text_stems.row(a.chunk_index), self.text_stems.row(b.chunk_index)) >= DUPLICATE_OVERLAP
 
     def to_passages(self, chosen: Sequence[Candidate], query: QueryTerms, vector: np.ndarray) -> list[Passage]:
         """Turn chosen candidates into verbatim passages, merging neighbours of one section."""
@@ -336,7 +354,7 @@ class Retriever:
             first, last = self.sentence_ranges[chunk_index]
             for i in range(first, last):
                 score = float(self.sentence_vectors[i] @ vector) + 0.5 * max(
-                    self._coverage(query.content_stems, self.sentence_stems[i]), 0.0
+                    self._coverage(query.content_stems, self.sentence_stems.row(i)), 0.0
                 )
                 if score > best_score:
                     best, best_score = i, score

@@ -11,6 +11,9 @@ Layout of an index folder (default `index/`):
         chunks.json          chunks with section, kind, offsets and sentence spans
         chunks.faiss         one unit vector per chunk
         sentences.faiss      one unit vector per sentence, in chunk order
+        derived.json/.npz    what start-up would otherwise compute from every chunk: corpus words,
+                             spelling index, BM25 matrix, topic coverage (assistant/derived.py)
+    vectors.cache.npz        the vectors of the latest build by model and text (assistant/vector_cache.py)
 
 A build is written into a hidden temporary folder, renamed, and only then made live by
 replacing CURRENT, so an interrupted build leaves the previous index usable. The build before the
@@ -52,15 +55,18 @@ from assistant.build_files import (
 )
 from assistant.chunking import chunk_text
 from assistant.config import Settings
+from assistant.derived import Derived, compute_derived, parse_derived, serialize_derived
 from assistant.embedding import VECTOR_FAMILY, Embedder
 from assistant.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, ModelLoadError
 from assistant.ingest import Corpus, corpus_fingerprints, load_corpus
 from assistant.medicines import NAMES_FILE, MedicineNames, detect_medicines, mask_names, mask_pattern
 from assistant.records import Chunk, Document
+from assistant.vector_cache import encode_with_cache, remove_stale_temporaries
 from assistant.version import build_info
 
 # 3: the manifest holds a checksum of every file of the build.
-FORMAT_VERSION = 3
+# 4: derived.json and derived.npz (structures start-up used to compute from every chunk).
+FORMAT_VERSION = 4
 # Bump when chunking.py changes what it produces, or what is embedded for a chunk, so old indexes are rebuilt.
 CHUNKER_VERSION = 4
 POINTER = "CURRENT"
@@ -86,6 +92,7 @@ class LoadedIndex:
     chunk_index: object  # faiss.Index over chunk vectors, row i = chunks[i]
     sentence_index: object  # faiss.Index over sentence vectors, row j = sentences[j]
     sentences: tuple[SentenceRef, ...]
+    derived: Derived  # computed from the chunks at build time (assistant/derived.py)
 
     @property
     def dimension(self) -> int:
@@ -104,6 +111,8 @@ class BuildReport:
     dimension: int
     seconds: float
     skipped: tuple[str, ...] = ()
+    texts: int = 0  # texts the build needed vectors for (chunks and sentences); 0 when nothing was built
+    embedded: int = 0  # of them, distinct texts the model embedded (the others: repeats or cached)
 
 
 def _faiss():
@@ -156,6 +165,11 @@ def build_chunks(corpus: Corpus, settings: Settings) -> list[Chunk]:
             )
         )
     return chunks
+
+
+def sentence_texts(chunks: Sequence[Chunk], documents: dict[str, Document]) -> list[list[str]]:
+    """The texts of each chunk's sentences, as the retriever reads them (unmasked)."""
+    return [[documents[c.doc_id].text[s:e] for s, e in c.sentences] for c in chunks]
 
 
 def make_faiss_index(vectors: np.ndarray, settings: Settings):
@@ -316,16 +330,22 @@ def build_index(
         for document in corpus_documents:
             about = ", ".join(document.medicines) or "no particular medicine"
             progress(f"  {document.doc_id}: {document.kind}, about {about}")
-        progress(f"Embedding {len(chunks)} chunks and {len(sentences)} sentences with {settings.model}")
-        chunk_vectors = embedder.encode([chunk_embedding_text(c, masks[c.doc_id]) for c in chunks], show_progress=True)
         documents = {d.doc_id: d for d in corpus_documents}
-        sentence_vectors = embedder.encode(
-            [
-                mask_names(documents[chunks[s.chunk_index].doc_id].text[s.start:s.end], masks[chunks[s.chunk_index].doc_id])
-                for s in sentences
-            ],
-            show_progress=True,
+        texts = [chunk_embedding_text(c, masks[c.doc_id]) for c in chunks] + [
+            mask_names(documents[chunks[s.chunk_index].doc_id].text[s.start:s.end], masks[chunks[s.chunk_index].doc_id])
+            for s in sentences
+        ]
+        progress(f"Embedding {len(chunks)} chunks and {len(sentences)} sentences with {settings.model}")
+        # One call for chunks and sentences: a text that is both (a one-sentence chunk without a heading),
+        # or that repeats across documents, is embedded once; texts of earlier builds come from the cache.
+        remove_stale_temporaries(index_dir)
+        encoded = encode_with_cache(embedder, texts, index_dir, use_cache=settings.vector_cache)
+        progress(
+            f"Embedded {encoded.embedded} of {encoded.texts} texts ({encoded.texts - encoded.unique} repeated, "
+            f"{encoded.reused} from the cache of earlier builds"
+            + (f", {encoded.damaged} damaged cache entries recomputed)" if encoded.damaged else ")")
         )
+        chunk_vectors, sentence_vectors = encoded.vectors[: len(chunks)], encoded.vectors[len(chunks):]
 
         for what, vectors in (("chunk", chunk_vectors), ("sentence", sentence_vectors)):
             if len(vectors) and not sane_norms(vectors):
@@ -340,6 +360,7 @@ def build_index(
                 "chunks.faiss": _serialize_faiss(make_faiss_index(chunk_vectors, settings)),
                 "sentences.faiss": _serialize_faiss(make_faiss_index(sentence_vectors, settings)),
             }
+            written.update(serialize_derived(compute_derived(chunks, sentence_texts(chunks, documents))))
             for name, data in written.items():
                 write_bytes(staging / name, data)
             written["documents.json"] = _write_json(staging / "documents.json", [asdict(d) for d in corpus_documents])
@@ -377,6 +398,8 @@ def build_index(
         dimension=embedder.dimension,
         seconds=time.perf_counter() - started,
         skipped=tuple(f"{s.path}: {s.reason}" for s in corpus.skipped),
+        texts=encoded.texts,
+        embedded=encoded.embedded,
     )
 
 
@@ -471,7 +494,8 @@ def _load_index(settings: Settings, check: bool) -> LoadedIndex:
         # Deserialised from the verified bytes, not re-read: the file cannot change between check and use.
         chunk_index = faiss.deserialize_index(np.frombuffer(contents["chunks.faiss"], dtype=np.uint8))
         sentence_index = faiss.deserialize_index(np.frombuffer(contents["sentences.faiss"], dtype=np.uint8))
-    except (UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError, RuntimeError) as exc:
+        derived = parse_derived(contents, len(chunks))
+    except (UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError, ValueError, RuntimeError) as exc:
         raise IndexCorruptError(f"Cannot read the index in {build} ({exc}). Rebuild: baclofen-qa index --rebuild") from None
     sentences = tuple(SentenceRef(i, s, e) for i, c in enumerate(chunks) for s, e in c.sentences)
     if chunk_index.ntotal != len(chunks) or sentence_index.ntotal != len(sentences):
@@ -480,12 +504,23 @@ def _load_index(settings: Settings, check: bool) -> LoadedIndex:
         _check_vectors(build / name, index)
     if manifest.get("index", {}).get("type") == "hnsw":
         chunk_index.hnsw.efSearch = sentence_index.hnsw.efSearch = settings.hnsw_ef_search
-    return LoadedIndex(build, manifest, documents, chunks, chunk_index, sentence_index, sentences)
+    return LoadedIndex(build, manifest, documents, chunks, chunk_index, sentence_index, sentences, derived)
+
+
+def stored_vectors(index) -> np.ndarray:
+    """The vectors of a FAISS index as a matrix: a read-only view of an exact index's own storage (no second
+    copy: the vectors are most of an index's memory), a copy for other index types."""
+    faiss = _faiss()
+    if type(index) in (faiss.IndexFlatIP, faiss.IndexFlat, faiss.IndexFlatL2) and index.ntotal:
+        view = faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d)
+        view.flags.writeable = False
+        return view
+    return index.reconstruct_n(0, index.ntotal)
 
 
 def _check_vectors(path: Path, index) -> None:
     """Refuse vectors that are not finite or longer than unit length: scores must stay within [-1, 1]."""
-    if index.ntotal and not sane_norms(index.reconstruct_n(0, index.ntotal)):
+    if index.ntotal and not sane_norms(stored_vectors(index)):
         raise IndexCorruptError(
             f"{path} holds vectors that are not unit length or not finite, so its scores cannot be trusted. "
             "Rebuild it: baclofen-qa index --rebuild"

@@ -39,7 +39,11 @@ def test_the_manifest_records_model_dimension_fingerprints_settings_and_versions
 def test_no_pickle_files_are_written(toy_settings, fake_embedder):
     report = build_index(toy_settings, fake_embedder)
     names = sorted(p.name for p in report.path.iterdir())
-    assert names == ["chunks.faiss", "chunks.json", "documents.json", "manifest.json", "sentences.faiss"]
+    assert names == [
+        "chunks.faiss", "chunks.json", "derived.json", "derived.npz", "documents.json", "manifest.json", "sentences.faiss"
+    ]
+    with np.load(report.path / "derived.npz", allow_pickle=False) as arrays:  # numeric arrays only: no pickle
+        assert all(arrays[name].dtype != object for name in arrays.files)
 
 
 def test_an_unchanged_corpus_is_not_embedded_again(toy_settings, fake_embedder):
@@ -79,7 +83,7 @@ def test_no_rebuild_stops_with_the_reasons_instead_of_building(toy_settings, fak
 
 
 class FailingEmbedder:
-    """Works for the chunk vectors, then fails half-way through the build (sentence vectors)."""
+    """Fails while the build embeds (chunks and sentences are embedded in one call)."""
 
     def __init__(self, inner):
         self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
@@ -87,7 +91,7 @@ class FailingEmbedder:
 
     def encode(self, texts, *, show_progress=False):
         self.calls += 1
-        if self.calls == 2:
+        if self.calls == 1:
             raise RuntimeError("disk full (simulated)")
         return self.inner.encode(texts)
 
@@ -119,7 +123,7 @@ def test_a_build_that_fails_while_writing_files_leaves_no_half_written_index(toy
     monkeypatch.undo()
     assert load_index(toy_settings).path == before.path
     assert sorted(p.name for p in toy_settings.index_dir.iterdir() if not p.name.startswith(".lock")) == [
-        "CURRENT", before.path.name
+        "CURRENT", before.path.name, "vectors.cache.npz"  # the cache of vectors (assistant/vector_cache.py)
     ]
 
 

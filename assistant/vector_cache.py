@@ -1,0 +1,152 @@
+"""A content-hash cache of embedding vectors, kept in the index folder, so that a rebuild embeds only
+the texts it has not embedded before (adding one leaflet to a thousand documents re-embeds that leaflet).
+
+An entry's key is the sha256 of the embedder's identity (model name, backend, dimension) and the exact
+text that was embedded: the medicine names are masked before a text gets here, so a change of masking
+is a change of text, and a change of model or backend is a change of key.
+
+The cache is one file, `vectors.cache.npz` (numpy arrays, loaded without pickle), replaced atomically:
+written to a temporary file, fsynced, renamed. A `kill -9` leaves the old cache or the new one, never half
+of one; a temporary file left by a killed build is deleted by the next one. Each entry carries a checksum
+of its key and vector, so a damaged entry is dropped and its text embedded again, never served; a file that
+cannot be read at all counts as an empty cache. The cache holds only the entries of the latest build
+(older ones are dropped when it is written), so it never grows beyond one build's texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from assistant.build_files import MAX_VECTOR_NORM, fsync_dir, sane_norms
+from assistant.embedding import Embedder
+
+CACHE_FILE = "vectors.cache.npz"
+_TEMPORARY_PREFIX = ".vectors.cache.tmp-"
+_CHECK_BYTES = 8  # per-entry blake2b digest: enough to tell damage from data, small beside a 1.5 KB vector
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """The vectors of one build's texts (row i for text i), and how they were obtained."""
+
+    vectors: np.ndarray
+    texts: int  # texts asked for (chunks and sentences)
+    unique: int  # distinct texts among them: a repeated text is embedded once
+    reused: int  # distinct texts found in the cache
+    embedded: int  # distinct texts given to the model
+    damaged: int  # cache entries dropped because their checksum failed
+
+
+def embedder_identity(embedder: Embedder) -> str:
+    """What, besides the text, decides a vector: the model, how it is run, and its dimension.
+
+    `backend` (e.g. "onnx-int8") is read when the embedder has one; without it the model is run by PyTorch.
+    """
+    backend = getattr(embedder, "backend", "torch")
+    return f"{embedder.name}\x00{backend}\x00{embedder.dimension}"
+
+
+def text_keys(identity: str, texts: Sequence[str]) -> list[bytes]:
+    prefix = hashlib.sha256(identity.encode("utf-8") + b"\x00")
+    keys = []
+    for text in texts:
+        digest = prefix.copy()
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        keys.append(digest.digest())
+    return keys
+
+
+def _entry_check(key: bytes, vector: np.ndarray) -> bytes:
+    return hashlib.blake2b(key + vector.tobytes(), digest_size=_CHECK_BYTES).digest()
+
+
+def read_cache(index_dir: Path, dimension: int) -> tuple[dict[bytes, np.ndarray], int]:
+    """The cached vectors of `dimension` by key, and how many entries were dropped as damaged."""
+    path = index_dir / CACHE_FILE
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            keys, vectors, checks = data["keys"], data["vectors"], data["checks"]
+    except FileNotFoundError:
+        return {}, 0
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return {}, 1  # unreadable as a whole: every text is embedded again
+    if (
+        keys.ndim != 2 or keys.shape[1] != 32 or vectors.ndim != 2 or vectors.shape[1] != dimension
+        or checks.shape != (len(keys), _CHECK_BYTES) or len(vectors) != len(keys)
+        or vectors.dtype != np.float32
+    ):
+        return {}, 0 if len(keys) == 0 else len(keys)
+    found: dict[bytes, np.ndarray] = {}
+    damaged = 0
+    norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
+    sane = np.isfinite(norms) & (norms <= MAX_VECTOR_NORM)
+    for key_row, vector, check, ok in zip(keys, vectors, checks, sane):
+        key = key_row.tobytes()
+        if not ok or _entry_check(key, vector) != check.tobytes():
+            damaged += 1
+            continue
+        found[key] = vector
+    return found, damaged
+
+
+def write_cache(index_dir: Path, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+    """Replace the cache with exactly these entries (atomically: the old file or the new, never half)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32)
+    checks = np.frombuffer(
+        b"".join(_entry_check(k, v) for k, v in zip(keys, vectors)), dtype=np.uint8
+    ).reshape(len(keys), _CHECK_BYTES)
+    temporary = index_dir / f"{_TEMPORARY_PREFIX}{uuid.uuid4().hex[:8]}.npz"
+    try:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, keys=key_array, vectors=vectors, checks=checks)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, index_dir / CACHE_FILE)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    fsync_dir(index_dir)
+
+
+def remove_stale_temporaries(index_dir: Path) -> None:
+    """Delete temporary cache files of builds that were killed (call under the build lock)."""
+    for path in index_dir.glob(f"{_TEMPORARY_PREFIX}*"):
+        path.unlink(missing_ok=True)
+
+
+def encode_with_cache(
+    embedder: Embedder, texts: Sequence[str], index_dir: Path, *, use_cache: bool = True
+) -> Encoded:
+    """Vectors for `texts` (row i for texts[i]): each distinct text embedded once, cached ones reused.
+
+    With `use_cache`, the cache in `index_dir` is read first and afterwards replaced by the entries of
+    these texts only. Without it, nothing is read or written (repeated texts are still embedded once).
+    """
+    identity = embedder_identity(embedder)
+    keys = text_keys(identity, texts)
+    unique: dict[bytes, int] = {}
+    for i, key in enumerate(keys):
+        unique.setdefault(key, i)
+    cached, damaged = read_cache(index_dir, embedder.dimension) if use_cache else ({}, 0)
+    missing = [key for key in unique if key not in cached]
+    fresh = embedder.encode([texts[unique[key]] for key in missing], show_progress=True) if missing else None
+    by_key = {key: cached[key] for key in unique if key in cached}
+    if fresh is not None:
+        by_key.update(zip(missing, np.asarray(fresh, dtype=np.float32)))
+    dimension = embedder.dimension
+    vectors = np.stack([by_key[key] for key in keys]).astype(np.float32) if keys else np.zeros((0, dimension), np.float32)
+    if use_cache and (missing or damaged or len(cached) != len(unique)):
+        # Only vectors that pass the norm check are kept: the caller refuses a build with bad vectors anyway.
+        kept = [key for key in unique if sane_norms(by_key[key][None, :])]
+        write_cache(index_dir, kept, np.stack([by_key[k] for k in kept]) if kept else np.zeros((0, dimension), np.float32))
+    return Encoded(vectors, len(texts), len(unique), len(unique) - len(missing), len(missing), damaged)
