@@ -191,6 +191,19 @@ def test_the_int8_export_is_a_separate_entry_and_close_to_fp32(tiny_model, expor
     assert float((fp32 * int8).sum(axis=1).min()) > 0.9
 
 
+def test_each_embedder_names_its_backend_so_the_vector_cache_never_mixes_them(tiny_model, exported, tmp_path):
+    """The vector cache (assistant/vector_cache.py) keys on `embedder.backend`: int8 vectors must not be
+    served to an fp32 build, nor the other way round."""
+    from assistant.embedding import load_embedder
+    from assistant.vector_cache import embedder_identity
+
+    cache = _copy_cache(exported, tmp_path)
+    fp32, int8 = _load(tiny_model, cache, []), _load(tiny_model, cache, [], backend="onnx-int8")
+    torch_embedder = load_embedder(str(tiny_model), backend="torch", threads=1)
+    assert (fp32.backend, int8.backend, torch_embedder.backend) == ("onnx", "onnx-int8", "torch")
+    assert len({embedder_identity(e) for e in (fp32, int8, torch_embedder)}) == 3
+
+
 def test_the_torch_backend_runs_with_the_configured_threads(tiny_model):
     import torch
 
