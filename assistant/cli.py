@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from assistant.config import Settings, load_settings
+from assistant.config import INDEX_TYPES, Settings, load_settings
 from assistant.errors import AssistantError, InvalidQuestionError, QuestionFileError
 from assistant.version import build_info
 
@@ -292,7 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(index)
     index.add_argument("--rebuild", action="store_true", help="rebuild even when the index is up to date")
     index.add_argument("--no-rebuild", action="store_true", help="stop with a message instead of rebuilding a stale index")
-    index.add_argument("--index-type", choices=("flat", "hnsw"), help="flat (exact, default) or hnsw (approximate)")
+    index.add_argument(
+        "--index-type", choices=INDEX_TYPES,
+        help="auto (default: exact up to exact_max_vectors vectors, ivf above), flat (exact), ivf or hnsw (approximate)",
+    )
     index.set_defaults(handler=cmd_index)
 
     ask = sub.add_parser("ask", help="answer one question in the terminal (quotes, safety notices, disclaimer)")
