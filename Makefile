@@ -124,8 +124,8 @@ eval-noise: install
 # seed article and on the leaflet corpus; then the web API under load (a real server: 200 clients at
 # once with no error, p95 printed; 2,000 requests in a row with the server's memory growing under 5%).
 bench: install
-	$(BIN)/python scripts/benchmark.py
-	$(BIN)/python scripts/benchmark.py --corpus tests/data/leaflets --questions tests/data/leaflets-tune.jsonl
+	$(BIN)/baclofen-qa bench --out bench.json
+	$(BIN)/baclofen-qa bench --corpus tests/data/leaflets --questions tests/data/leaflets-tune.jsonl --out bench-leaflets.json
 	$(BIN)/python scripts/bench_load.py
 
 test-fast: install

@@ -245,9 +245,19 @@ def machine() -> dict:
     import faiss
 
     return {
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": _cpu_name() or platform.machine(),
         "cores": os.cpu_count(),
         "load_average": os.getloadavg(),
         "python": platform.python_version(),
         "faiss_threads": faiss.omp_get_max_threads(),
     }
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""

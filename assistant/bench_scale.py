@@ -15,10 +15,12 @@ Recall@10 is measured against exact search on the same vectors, without and with
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass
 from email.parser import Parser
 from importlib import metadata
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -80,6 +82,23 @@ def real_texts(limit: int, *, max_chars: int = 300) -> list[str]:
     return list(texts)[:limit]
 
 
+def read_vectors(path: Path) -> np.ndarray:
+    """Unit vectors saved with numpy.save (rows), checked before use.
+
+    Raises:
+        BenchError: unreadable, not a 2-D float array, or rows that are not unit length.
+    """
+    from assistant.build_files import sane_norms
+
+    try:
+        vectors = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"Cannot read vectors from {path} ({exc}); give a .npy file saved with numpy.save") from None
+    if vectors.ndim != 2 or not np.issubdtype(vectors.dtype, np.floating) or not sane_norms(vectors):
+        raise BenchError(f"{path} must hold finite float vectors of unit length, one per row (shape {vectors.shape})")
+    return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
 def synthetic_corpus(real: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     """`size` unit vectors: the real ones, then real ones plus shaped noise (see the module docstring)."""
     if size <= len(real):
@@ -117,9 +136,12 @@ def measure_size(vectors: np.ndarray, queries: np.ndarray, settings: Settings, *
     """Build the index `settings` chooses for `vectors`, then time and check it against exact search."""
     import faiss
 
+    # As in the app: a build uses every core, searches use settings.faiss_threads (see config.py).
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
     started = time.perf_counter()
     index, choice = build_vector_index(vectors, settings)
     build_seconds = time.perf_counter() - started
+    faiss.omp_set_num_threads(settings.faiss_threads)
     index_mb = len(faiss.serialize_index(index)) / 1e6
 
     exact = faiss.IndexFlatIP(vectors.shape[1])
@@ -155,22 +177,29 @@ def measure_size(vectors: np.ndarray, queries: np.ndarray, settings: Settings, *
 
 def run_scale(
     settings: Settings,
-    embedder: Embedder,
+    embedder_factory: Callable[[], Embedder],
     *,
     sizes: Sequence[int],
     real_vectors: int,
     queries: int,
+    vectors_file: Path | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> dict:
-    """Embed `real_vectors + queries` real passages, then measure the index at each size."""
+    """Embed `real_vectors + queries` real passages (or read them from `vectors_file`, a .npy of unit
+    rows saved by an earlier run), then measure the index at each size."""
     rng = np.random.default_rng(SEED)
-    texts = real_texts(real_vectors + queries)
-    if len(texts) < queries + 10:
-        raise BenchError(f"only {len(texts)} real passages found on this machine; need at least {queries + 10}")
-    progress(f"Embedding {len(texts)} real passages with {settings.model}")
-    started = time.perf_counter()
-    embedded = embedder.encode(texts)
-    encode_seconds = time.perf_counter() - started
+    encode_seconds = None
+    if vectors_file is not None:
+        embedded = read_vectors(vectors_file)[: real_vectors + queries]
+    else:
+        texts = real_texts(real_vectors + queries)
+        embedder = embedder_factory()  # loaded only when passages are embedded
+        progress(f"Embedding {len(texts)} real passages with {settings.model}")
+        started = time.perf_counter()
+        embedded = embedder.encode(texts)
+        encode_seconds = time.perf_counter() - started
+    if len(embedded) < queries + 10:
+        raise BenchError(f"only {len(embedded)} real vectors; need at least {queries + 10}")
     order = rng.permutation(len(embedded))
     held_out, real = embedded[order[:queries]], embedded[order[queries:]]
     rows = []
@@ -182,7 +211,8 @@ def run_scale(
     return {
         "real_vectors": len(real),
         "queries": queries,
-        "real_encode_per_second": len(texts) / encode_seconds,
+        "real_encode_per_second": len(embedded) / encode_seconds if encode_seconds else None,
+        "real_vectors_file": str(vectors_file) if vectors_file else None,
         "noise_cosine": NOISE_COSINE,
         "selector_share": SELECTOR_SHARE,
         "index_type": settings.index_type,

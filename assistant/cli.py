@@ -163,7 +163,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.quick and args.scale:
         # Small enough for CI, with a threshold low enough that the approximate index is exercised too.
         settings = settings.replace(exact_max_vectors=min(settings.exact_max_vectors, 5_000))
-    embedder = load_embedder(settings.model, batch_size=settings.embed_batch_size)
+    def embedder():
+        return load_embedder(settings.model, batch_size=settings.embed_batch_size)
+
     if args.scale:
         result = bench_scale.run_scale(
             settings,
@@ -171,12 +173,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
             sizes=args.sizes or (bench_scale.QUICK_SIZES if args.quick else bench_scale.SCALE_SIZES),
             real_vectors=args.real or (300 if args.quick else 12_000),
             queries=20 if args.quick else 200,
+            vectors_file=args.vectors,
             progress=_progress,
         )
         table = bench_scale.scale_table(result)
     else:
         result = bench.run_app(
-            settings, embedder, args.questions, rounds=1 if args.quick else args.rounds, quick=args.quick,
+            settings, embedder(), args.questions, rounds=1 if args.quick else args.rounds, quick=args.quick,
             config_file=args.config, progress=_progress,
         )
         table = bench.app_table(result)
@@ -434,6 +437,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench_parser.add_argument(
         "--real", type=int, metavar="N", help="with --scale: real passages to embed (default 12000); synthetic above"
+    )
+    bench_parser.add_argument(
+        "--vectors", type=Path, metavar="FILE.npy",
+        help="with --scale: read the real vectors (unit rows, numpy.save) instead of embedding passages",
     )
     bench_parser.add_argument(
         "--quick", action="store_true",

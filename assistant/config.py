@@ -66,6 +66,11 @@ class Settings:
     # IVF cells read per query: the smallest that keeps recall@10 >= 0.95 against exact on real
     # embeddings at 100k-1M vectors (`baclofen-qa bench --scale`).
     ivf_nprobe: int = 16
+    # FAISS threads for searching (process-wide, set when an index is loaded). The assistant searches
+    # one question at a time, which a second thread barely speeds up, and on a busy 2-core machine
+    # OpenMP threads waiting for a core made one exact search of 20k vectors 13-25x slower
+    # (1.3 ms on one thread, 17-32 ms on two). Builds are not affected: they run before loading.
+    faiss_threads: int = 1
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
 
@@ -149,6 +154,8 @@ class Settings:
             problems.append(f"exact_max_vectors ({self.exact_max_vectors}) must be between 1000 and 10000000")
         if not 1 <= self.ivf_nprobe <= 65_536:
             problems.append(f"ivf_nprobe ({self.ivf_nprobe}) must be between 1 and 65536")
+        if not 1 <= self.faiss_threads <= 256:
+            problems.append(f"faiss_threads ({self.faiss_threads}) must be between 1 and 256")
         if self.retrieval not in RETRIEVAL_MODES:
             problems.append(f"retrieval ({self.retrieval!r}) must be one of {', '.join(RETRIEVAL_MODES)}")
         if not 1 <= self.top_k <= 20:

@@ -122,7 +122,12 @@ def build_vector_index(vectors: np.ndarray, settings: Settings):
 
 
 def configure_loaded(index, settings: Settings) -> None:
-    """Apply the search-time settings (HNSW efSearch, IVF nprobe) to an index read from disk."""
+    """Apply the search-time settings (HNSW efSearch, IVF nprobe, FAISS threads) to an index read from disk.
+
+    The thread count is process-wide in FAISS (OpenMP): it is set here because loading an index is
+    what a process does before it starts answering.
+    """
+    _faiss().omp_set_num_threads(settings.faiss_threads)
     if hasattr(index, "hnsw"):
         index.hnsw.efSearch = settings.hnsw_ef_search
     elif hasattr(index, "nprobe"):

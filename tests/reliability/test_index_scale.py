@@ -130,3 +130,67 @@ def test_questions_about_one_document_are_answered_from_an_ivf_index(ivf_setting
 def test_bad_index_settings_are_refused_by_name(changes, message):
     with pytest.raises(SettingsError, match=message):
         Settings(**changes)
+
+
+def test_the_bench_sanity_check_flags_figures_that_cannot_be_right():
+    from assistant.bench import insane_figures
+
+    good = {"name": "warm answer p50", "value": 20.0, "floor": 15.0, "ratio": 20 / 15}
+    row = {"vectors": 1000, "build_seconds": 0.1, "search_p50_ms": 0.2, "search_p95_ms": 0.3, "selector_p50_ms": 0.2,
+           "exact_p50_ms": 0.2, "index_mb": 1.0, "recall_at_10": 1.0, "selector_recall_at_10": 0.97}
+    assert insane_figures({"figures": [good], "rows": [row]}) == []
+    assert insane_figures({"figures": [{**good, "ratio": float("nan")}]})
+    assert insane_figures({"figures": [{**good, "value": 0.0}]})
+    assert insane_figures({"rows": [{**row, "recall_at_10": 1.2}]})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", [[], ["--scale"]], ids=["app", "scale"])
+def test_bench_quick_runs_and_its_figures_are_sane(tmp_path, mode):
+    # The real command in a fresh process with the real model, as CI runs it.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "bench", "--quick", *mode, "--out", str(out),
+         "--corpus", str(root / "corpus"), "--index-dir", str(tmp_path / "unused"),
+         "--questions", str(root / "tests" / "data" / "gold.jsonl")],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"},
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("| ")  # one table
+    result = json.loads(out.read_text())
+    if mode:
+        assert [r["kind"] for r in result["rows"]] == ["flat", "ivf"]
+        assert all(0.9 <= r["recall_at_10"] <= 1.0 for r in result["rows"])
+    else:
+        ratios = {f["name"]: f["ratio"] for f in result["figures"] if f["ratio"] is not None}
+        assert 0 < ratios["warm answer p50"] < 100 and 0 < ratios["build throughput"] < 10
+
+
+def test_a_loaded_index_searches_on_the_configured_number_of_faiss_threads(toy_settings, fake_embedder):
+    # Measured on this 2-core machine under load: one exact search of 20k vectors took 1.3 ms on
+    # one thread and 17-32 ms on two (OpenMP threads waiting for a core).
+    build_index(toy_settings, fake_embedder)
+    faiss.omp_set_num_threads(2)
+    load_index(toy_settings.replace(faiss_threads=1))
+    assert faiss.omp_get_max_threads() == 1
+
+
+@pytest.mark.parametrize("content", [b"not numpy", "matrix"], ids=["garbage", "not-unit"])
+def test_bench_scale_refuses_a_bad_vectors_file_with_a_message(tmp_path, capsys, content):
+    from assistant.cli import main
+
+    path = tmp_path / "v.npy"
+    if content == "matrix":
+        np.save(path, np.full((300, 8), 5.0, dtype=np.float32))
+    else:
+        path.write_bytes(content)
+    assert main(["bench", "--scale", "--vectors", str(path), "--out", str(tmp_path / "b.json")]) == 1
+    assert str(path) in capsys.readouterr().err
+    assert not (tmp_path / "b.json").exists()
