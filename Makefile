@@ -23,7 +23,7 @@ UV         := uv==0.13.9
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-run lock lock-upgrade lock-check dist run serve index test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind eval-emergencies-lobo triage-model safety-sheet bench clean
+.PHONY: install install-run lock lock-upgrade lock-check dist run serve index test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind eval-emergencies-lobo triage-model safety-sheet bench bench-scale clean
 
 install: $(TEST_STAMP)
 install-run: $(RUN_STAMP)
@@ -127,6 +127,9 @@ bench: install
 	$(BIN)/baclofen-qa bench --out bench.json
 	$(BIN)/baclofen-qa bench --corpus tests/data/leaflets --questions tests/data/leaflets-tune.jsonl --out bench-leaflets.json
 	$(BIN)/python scripts/bench_load.py
+
+bench-scale: install
+	$(BIN)/baclofen-qa bench --scale --out bench-scale.json
 
 test-fast: install
 	$(BIN)/pytest -q
