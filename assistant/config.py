@@ -59,13 +59,15 @@ class Settings:
     chunk_overlap_sentences: int = 0
 
     # FAISS (assistant/vector_index.py): "flat" is exact; "ivf" and "hnsw" are approximate, for large
-    # corpora; "auto" is exact up to exact_max_vectors vectors per index, IVF above (measured: exact
-    # search costs ~2 ms per query at that size on one core; IVF builds 1M vectors in minutes).
+    # corpora; "auto" is exact up to exact_max_vectors vectors per index (chunks and sentences are
+    # two indexes), IVF above. Measured on one thread of this 2-core machine: an exact search costs
+    # 0.25 ms at 10k vectors, 1.3-4.7 ms at 20k, 13.5 ms at 100k, 130 ms at 1M; IVF stays under 1 ms.
     index_type: str = "auto"
-    exact_max_vectors: int = 50_000
-    # IVF cells read per query: the smallest that keeps recall@10 >= 0.95 against exact on real
-    # embeddings at 100k-1M vectors (`baclofen-qa bench --scale`).
-    ivf_nprobe: int = 16
+    exact_max_vectors: int = 20_000
+    # IVF cells read per query: the smallest power of two that kept recall@10 >= 0.95 against exact
+    # search on real-shaped embeddings from 100k to 1M vectors (`baclofen-qa bench --scale`; 16 gave
+    # 0.93 at 100k). Read when the index is loaded: changing it needs no rebuild.
+    ivf_nprobe: int = 32
     # FAISS threads for searching (process-wide, set when an index is loaded). The assistant searches
     # one question at a time, which a second thread barely speeds up, and on a busy 2-core machine
     # OpenMP threads waiting for a core made one exact search of 20k vectors 13-25x slower
