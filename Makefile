@@ -23,7 +23,7 @@ UV         := uv==0.13.9
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-run lock lock-upgrade lock-check dist run serve index test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind eval-emergencies-lobo triage-model safety-sheet bench bench-encoder clean
+.PHONY: install install-run lock lock-upgrade lock-check dist run serve index test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind eval-emergencies-lobo triage-model safety-sheet bench bench-encoder bench-scale clean
 
 install: $(TEST_STAMP)
 install-run: $(RUN_STAMP)
@@ -124,14 +124,17 @@ eval-noise: install
 # seed article and on the leaflet corpus; then the web API under load (a real server: 200 clients at
 # once with no error, p95 printed; 2,000 requests in a row with the server's memory growing under 5%).
 bench: install
-	$(BIN)/python scripts/benchmark.py
-	$(BIN)/python scripts/benchmark.py --corpus tests/data/leaflets --questions tests/data/leaflets-tune.jsonl
+	$(BIN)/baclofen-qa bench --out bench.json
+	$(BIN)/baclofen-qa bench --corpus tests/data/leaflets --questions tests/data/leaflets-tune.jsonl --out bench-leaflets.json
 	$(BIN)/python scripts/bench_load.py
 
 # The encoder backends on this machine (PyTorch, ONNX Runtime fp32 and int8, OpenVINO when installed), one and
 # two threads: per-question latency, batch throughput, agreement with PyTorch's vectors. About 10 minutes.
 bench-encoder: install
 	$(BIN)/python scripts/bench_encoder.py --out eval-out/bench-encoder.json
+
+bench-scale: install
+	$(BIN)/baclofen-qa bench --scale --out bench-scale.json
 
 test-fast: install
 	$(BIN)/pytest -q

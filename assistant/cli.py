@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from assistant.config import Settings, load_settings
+from assistant.config import INDEX_TYPES, Settings, load_settings
 from assistant.errors import AssistantError, InvalidQuestionError, QuestionFileError
 from assistant.version import build_info
 
@@ -142,6 +142,58 @@ def cmd_ask(args: argparse.Namespace) -> int:
     else:
         print(format_answer(answer, bold=sys.stdout.isatty()))
     return 0
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part.replace("_", "")) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers of vectors, e.g. 10000,100000") from None
+    if not sizes or min(sizes) < 100:
+        raise argparse.ArgumentTypeError(f"{text!r}: every size must be at least 100 vectors")
+    return sizes
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from assistant import bench, bench_scale
+    from assistant.embedding import load_embedder
+
+    settings = _settings(args)
+    if args.quick and args.scale:
+        # Small enough for CI, with a threshold low enough that the approximate index is exercised too.
+        settings = settings.replace(exact_max_vectors=min(settings.exact_max_vectors, 5_000))
+    def embedder():
+        return load_embedder(settings.model, batch_size=settings.embed_batch_size)
+
+    if args.scale:
+        result = bench_scale.run_scale(
+            settings,
+            embedder,
+            sizes=args.sizes or (bench_scale.QUICK_SIZES if args.quick else bench_scale.SCALE_SIZES),
+            real_vectors=args.real or (300 if args.quick else 12_000),
+            queries=20 if args.quick else 200,
+            vectors_file=args.vectors,
+            progress=_progress,
+        )
+        table = bench_scale.scale_table(result)
+    else:
+        result = bench.run_app(
+            settings, embedder(), args.questions, rounds=1 if args.quick else args.rounds, quick=args.quick,
+            config_file=args.config, progress=_progress,
+        )
+        table = bench.app_table(result)
+    result = {"mode": ("scale" if args.scale else "app") + (" quick" if args.quick else ""),
+              "machine": bench.machine(), **result}
+    print(table)
+    out = args.out or Path("bench-scale.json" if args.scale else "bench.json")
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"figures written to {out}")
+    problems = bench.insane_figures(result)
+    for problem in problems:
+        print(f"baclofen-qa: not a sane figure: {problem}", file=sys.stderr)
+    return EXIT_ERROR if problems else 0
 
 
 def _fail_under(text: str):
@@ -293,7 +345,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(index)
     index.add_argument("--rebuild", action="store_true", help="rebuild even when the index is up to date")
     index.add_argument("--no-rebuild", action="store_true", help="stop with a message instead of rebuilding a stale index")
-    index.add_argument("--index-type", choices=("flat", "hnsw"), help="flat (exact, default) or hnsw (approximate)")
+    index.add_argument(
+        "--index-type", choices=INDEX_TYPES,
+        help="auto (default: exact up to exact_max_vectors vectors, ivf above), flat (exact), ivf or hnsw (approximate)",
+    )
     index.set_defaults(handler=cmd_index)
 
     ask = sub.add_parser("ask", help="answer one question in the terminal (quotes, safety notices, disclaimer)")
@@ -361,6 +416,39 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(calibrate)
     calibrate.add_argument("questions", type=Path, metavar="QUESTIONS", help="labelled question file (.jsonl or .csv)")
     calibrate.set_defaults(handler=cmd_calibrate)
+
+    bench_parser = sub.add_parser(
+        "bench",
+        help="measure cold start, warm answers, build and eval throughput against the bare model; --scale: the index alone",
+        description="Build an index of the corpus in a temporary folder and time, in one run: a fresh process from "
+        "launch to its first answer; warm answers (p50/p95/p99) next to the bare model encoding the same question; "
+        "build throughput next to a bare encode of the same texts; eval throughput; peak memory. Prints one "
+        "table and writes the figures as JSON. --scale times the vector index alone at 10k, 100k and 1M vectors "
+        "(real embeddings of installed packages' descriptions, real-shaped synthetic vectors above).",
+    )
+    _add_common(bench_parser)
+    bench_parser.add_argument(
+        "--questions", type=Path, default=Path("tests/data/gold.jsonl"), metavar="FILE",
+        help="questions to time (eval format; default: tests/data/gold.jsonl)",
+    )
+    bench_parser.add_argument("--rounds", type=int, default=3, metavar="N", help="times each question is asked (default 3)")
+    bench_parser.add_argument("--scale", action="store_true", help="the vector index alone at 10k, 100k and 1M vectors")
+    bench_parser.add_argument(
+        "--sizes", type=_sizes, metavar="N,N,...", help="with --scale: corpus sizes in vectors (default 10000,100000,1000000)"
+    )
+    bench_parser.add_argument(
+        "--real", type=int, metavar="N", help="with --scale: real passages to embed (default 12000); synthetic above"
+    )
+    bench_parser.add_argument(
+        "--vectors", type=Path, metavar="FILE.npy",
+        help="with --scale: read the real vectors (unit rows, numpy.save) instead of embedding passages",
+    )
+    bench_parser.add_argument(
+        "--quick", action="store_true",
+        help="tiny sizes (8 questions once; 1k and 20k vectors): checks only that it runs and its figures are sane",
+    )
+    bench_parser.add_argument("--out", type=Path, metavar="FILE", help="JSON file (default: bench.json or bench-scale.json)")
+    bench_parser.set_defaults(handler=cmd_bench)
 
     sheet = sub.add_parser(
         "safety-sheet",

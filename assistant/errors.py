@@ -56,3 +56,7 @@ class QuestionFileError(AssistantError):
 
 class OutputFolderError(AssistantError):
     """The folder given for a report cannot hold it; found before any work is done when possible."""
+
+
+class BenchError(AssistantError):
+    """`baclofen-qa bench` could not take a figure (a step failed, or a figure is not sane)."""

@@ -31,6 +31,7 @@ from assistant.config import Settings
 from assistant.derived import Bm25Data, phrase_code
 from assistant.lexicon import Lexicon, QueryTerms
 from assistant.records import Chunk, Passage
+from assistant import vector_index
 from assistant.store import LoadedIndex, stored_vectors
 
 # A passage whose content words are mostly (this share) in an already chosen passage repeats it
@@ -89,20 +90,11 @@ def _selector(ids: np.ndarray):
     return faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
 
 
-def _search(index, vector: np.ndarray, k: int, selector) -> tuple[np.ndarray, np.ndarray]:
-    """FAISS search for one unit vector, limited to the rows `selector` admits (all when None)."""
+def _search(index, vector: np.ndarray, k: int, selector, selected: int) -> tuple[np.ndarray, np.ndarray]:
+    """FAISS search for one unit vector, limited to the `selected` rows `selector` admits (all when None)."""
     if k <= 0:
         return np.zeros((1, 0), np.float32), np.zeros((1, 0), np.int64)
-    if selector is None:
-        return index.search(vector[None, :], k)
-    import faiss
-
-    params = (
-        faiss.SearchParametersHNSW(sel=selector, efSearch=index.hnsw.efSearch)
-        if hasattr(index, "hnsw")
-        else faiss.SearchParameters(sel=selector)
-    )
-    return index.search(vector[None, :], k, params=params)
+    return vector_index.search(index, vector[None, :], k, selector, selected)
 
 
 class _Bm25:
@@ -212,10 +204,11 @@ class Retriever:
             return Retrieval(query, ())
         wanted = min(settings.candidates, n)
         pool: set[int] = set()
-        _, dense_ids = _search(self.index.chunk_index, vector, wanted, scope.chunk_selector)
+        _, dense_ids = _search(self.index.chunk_index, vector, wanted, scope.chunk_selector, n)
         pool.update(int(i) for i in dense_ids[0] if i >= 0)
         _, sentence_ids = _search(
-            self.index.sentence_index, vector, min(2 * wanted, len(scope.sentences)), scope.sentence_selector
+            self.index.sentence_index, vector, min(2 * wanted, len(scope.sentences)), scope.sentence_selector,
+            len(scope.sentences),
         )
         pool.update(int(self.sentence_chunk[i]) for i in sentence_ids[0] if i >= 0)
         bm25 = self.bm25.scores(query.content_stems)

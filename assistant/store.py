@@ -62,6 +62,7 @@ from assistant.ingest import Corpus, corpus_fingerprints, load_corpus
 from assistant.medicines import NAMES_FILE, MedicineNames, detect_medicines, mask_names, mask_pattern
 from assistant.records import Chunk, Document
 from assistant.vector_cache import encode_with_cache, remove_stale_temporaries
+from assistant.vector_index import build_vector_index, configure_loaded
 from assistant.version import build_info
 
 # 3: the manifest holds a checksum of every file of the build.
@@ -173,17 +174,8 @@ def sentence_texts(chunks: Sequence[Chunk], documents: dict[str, Document]) -> l
 
 
 def make_faiss_index(vectors: np.ndarray, settings: Settings):
-    """An inner-product FAISS index over unit vectors: exact ("flat") or approximate ("hnsw")."""
-    faiss = _faiss()
-    dimension = vectors.shape[1]
-    if settings.index_type == "hnsw":
-        index = faiss.IndexHNSWFlat(dimension, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efSearch = settings.hnsw_ef_search
-    else:
-        index = faiss.IndexFlatIP(dimension)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
+    """An inner-product FAISS index over unit vectors, of the kind vector_index.choose_index picks."""
+    return build_vector_index(vectors, settings)[0]
 
 
 def expected_manifest(settings: Settings, fingerprints: dict[str, str]) -> dict:
@@ -193,7 +185,11 @@ def expected_manifest(settings: Settings, fingerprints: dict[str, str]) -> dict:
         # The backend is recorded; its vector family must match (int8 vectors are not fp32 vectors).
         "model": {"name": settings.model, "backend": settings.encoder_backend,
                   "vectors": VECTOR_FAMILY[settings.encoder_backend]},
-        "index": {"type": settings.index_type, "hnsw_m": settings.hnsw_m if settings.index_type == "hnsw" else None},
+        "index": {
+            "type": settings.index_type,
+            "hnsw_m": settings.hnsw_m if settings.index_type == "hnsw" else None,
+            "exact_max_vectors": settings.exact_max_vectors if settings.index_type == "auto" else None,
+        },
         "chunking": {
             "max_chars": settings.chunk_max_chars,
             "overlap_sentences": settings.chunk_overlap_sentences,
@@ -356,10 +352,9 @@ def build_index(
         staging = index_dir / f".tmp-build-{uuid.uuid4().hex[:8]}"
         staging.mkdir(parents=True)
         try:
-            written = {
-                "chunks.faiss": _serialize_faiss(make_faiss_index(chunk_vectors, settings)),
-                "sentences.faiss": _serialize_faiss(make_faiss_index(sentence_vectors, settings)),
-            }
+            chunk_index, chunk_choice = build_vector_index(chunk_vectors, settings)
+            sentence_index, sentence_choice = build_vector_index(sentence_vectors, settings)
+            written = {"chunks.faiss": _serialize_faiss(chunk_index), "sentences.faiss": _serialize_faiss(sentence_index)}
             written.update(serialize_derived(compute_derived(chunks, sentence_texts(chunks, documents))))
             for name, data in written.items():
                 write_bytes(staging / name, data)
@@ -367,6 +362,8 @@ def build_index(
             written["chunks.json"] = _write_json(staging / "chunks.json", [asdict(c) for c in chunks])
             manifest = expected_manifest(settings, fingerprints)
             manifest["model"].update({"dimension": embedder.dimension, "normalized": True})
+            # The kind each index was built as, with its parameters (type "auto" decides by size).
+            manifest["index"].update(chunks=chunk_choice.describe(), sentences=sentence_choice.describe())
             manifest.update(
                 metric="inner_product",
                 counts={"documents": len(corpus.documents), "chunks": len(chunks), "sentences": len(sentences)},
@@ -502,8 +499,8 @@ def _load_index(settings: Settings, check: bool) -> LoadedIndex:
         raise IndexCorruptError(f"The index in {build} is inconsistent (vector and chunk counts differ). Rebuild it.")
     for name, index in (("chunks.faiss", chunk_index), ("sentences.faiss", sentence_index)):
         _check_vectors(build / name, index)
-    if manifest.get("index", {}).get("type") == "hnsw":
-        chunk_index.hnsw.efSearch = sentence_index.hnsw.efSearch = settings.hnsw_ef_search
+    for index in (chunk_index, sentence_index):
+        configure_loaded(index, settings)
     return LoadedIndex(build, manifest, documents, chunks, chunk_index, sentence_index, sentences, derived)
 
 

@@ -50,7 +50,7 @@ def test_an_unknown_key_in_the_toml_file_is_named(tmp_path):
     "changes, message",
     [
         ({"chunk_max_chars": 10}, "chunk_max_chars"),
-        ({"index_type": "ivf"}, "index_type"),
+        ({"index_type": "annoy"}, "index_type"),
         ({"top_k": 0}, "top_k"),
         ({"retrieval": "magic"}, "retrieval"),
         ({"auth_user": "ann"}, "auth_user and auth_password"),

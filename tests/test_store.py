@@ -30,7 +30,8 @@ def test_the_manifest_records_model_dimension_fingerprints_settings_and_versions
     manifest = json.loads((report.path / "manifest.json").read_text())
     assert manifest["model"] == {"name": "fake-keywords", "backend": "onnx", "vectors": "fp32",
                                  "dimension": fake_embedder.dimension, "normalized": True}
-    assert manifest["metric"] == "inner_product" and manifest["index"]["type"] == "flat"
+    assert manifest["metric"] == "inner_product" and manifest["index"]["type"] == "auto"
+    assert manifest["index"]["chunks"]["kind"] == manifest["index"]["sentences"]["kind"] == "flat"
     assert set(manifest["corpus"]["files"]) == {"kidneys.txt", "driving.md", "alcohol.txt", "stopping.txt", "uses.txt"}
     assert manifest["chunking"]["max_chars"] == 200
     assert "faiss-cpu" in manifest["versions"] and manifest["built_at"]
