@@ -132,7 +132,9 @@ def run_app(
         labelled = labelled[:QUICK_QUESTIONS]
     questions = [Question(q.text, q.history) for q in labelled]
     with tempfile.TemporaryDirectory(prefix="baclofen-bench-") as tmp:
-        settings = replace(settings, index_dir=Path(tmp) / "index")
+        # No vector cache: each timed build embeds every text (the cache's own gain is measured by
+        # tests/reliability/test_build_cost.py: adding one document embeds only its texts).
+        settings = replace(settings, index_dir=Path(tmp) / "index", vector_cache=False)
         progress("Building the index")
         # Build and bare encode alternate, and the fastest of each is kept: a burst of load from
         # another process during one of them must not decide the ratio (best-of-n, as timeit does).
@@ -200,7 +202,9 @@ def run_app(
     figures = [
         Figure("cold start to first answer", cold, "s"),
         Figure("assistant start-up (model loaded)", load_seconds, "s"),
-        Figure("warm answer p50", percentile(answer_ms, 50), "ms", "bare query encode p50", encode_p50, "<= 1.3"),
+        # Issue 12's targets are against PyTorch: <= 1.3x its encode, and < 1.0x with a faster encoder.
+        Figure("warm answer p50", percentile(answer_ms, 50), "ms", "bare query encode p50", encode_p50,
+               "<= 1.3" if not torch_ms else ""),
         *(
             [Figure("warm answer p50", percentile(answer_ms, 50), "ms", "bare PyTorch query encode p50",
                     percentile(torch_ms, 50), "< 1.0")]
@@ -219,6 +223,7 @@ def run_app(
     ]
     return {
         "corpus": str(settings.corpus_dir),
+        "encoder_backend": getattr(embedder, "backend", "torch"),
         "documents": report.documents,
         "chunks": report.chunks,
         "texts_embedded": embedded,

@@ -158,14 +158,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     import json
 
     from assistant import bench, bench_scale
-    from assistant.embedding import load_embedder
+    from assistant.embedding import load_embedder_for
 
     settings = _settings(args)
     if args.quick and args.scale:
         # Small enough for CI, with a threshold low enough that the approximate index is exercised too.
         settings = settings.replace(exact_max_vectors=min(settings.exact_max_vectors, 5_000))
     def embedder():
-        return load_embedder(settings.model, batch_size=settings.embed_batch_size)
+        return load_embedder_for(settings, progress=_progress)  # the configured backend and threads
 
     if args.scale:
         result = bench_scale.run_scale(
