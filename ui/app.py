@@ -91,18 +91,18 @@ def _display_to_text(shown: str) -> str:
     return html.unescape(shown.replace("<br>", "\n"))
 
 
+def _role(message: Any) -> str | None:
+    return message.get("role") if isinstance(message, dict) else getattr(message, "role", None)
+
+
+def _content(message: Any) -> str:
+    return _message_text(message.get("content") if isinstance(message, dict) else getattr(message, "content", ""))
+
+
 def past_questions(history: Sequence[Any] | None) -> list[str]:
     """The user's earlier questions in this chat, oldest first, as they typed them."""
-    questions = []
-    for message in history or ():
-        role = message.get("role") if isinstance(message, dict) else getattr(message, "role", None)
-        if role != "user":
-            continue
-        content = message.get("content") if isinstance(message, dict) else getattr(message, "content", "")
-        text = _display_to_text(_message_text(content)).strip()
-        if text:
-            questions.append(text)
-    return questions
+    typed = (_display_to_text(_content(m)).strip() for m in history or () if _role(m) == "user")
+    return [text for text in typed if text]
 
 
 def text_problem(value: Any, what: str) -> str | None:
@@ -136,14 +136,6 @@ def _json_type(value: Any) -> str:
     """The JSON name of a decoded value's type, as an API user sent it."""
     names = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
     return names.get(type(value), type(value).__name__)
-
-
-def _role(message: Any) -> str | None:
-    return message.get("role") if isinstance(message, dict) else getattr(message, "role", None)
-
-
-def _content(message: Any) -> str:
-    return _message_text(message.get("content") if isinstance(message, dict) else getattr(message, "content", ""))
 
 
 def disclaimer_shown(history: Sequence[Any] | None, disclaimer: str) -> bool:
