@@ -82,6 +82,12 @@ NEWEST_REPLY = """() => {
 ACCESSIBLE_NAMES = """() => [...document.querySelectorAll('#bq-chat [aria-label]')].map(e => e.getAttribute('aria-label'))"""
 
 
+def snap(page, name: str) -> None:
+    """A screenshot of what the test saw, kept as a test artifact."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"conversation-{name}.png"))
+
+
 def open_chat(browser, url: str, size: dict, **context_options) -> ChatPage:
     return ChatPage(browser, url, **size, **context_options)
 
@@ -236,8 +242,9 @@ def test_a_refused_question_gets_its_own_bubble_on_the_screen(browser, stub_serv
         tab.close()
 
 
-def test_the_counter_appears_only_near_the_limit(browser, stub_server):
-    tab = open_chat(browser, stub_server.url, DESKTOP)
+@pytest.mark.parametrize("size_name", ["phone", "desktop"])
+def test_the_counter_appears_only_near_the_limit(browser, stub_server, size_name):
+    tab = open_chat(browser, stub_server.url, SIZES[size_name])
     try:
         counter = tab.page.locator("#bq-counter")
         tab.box.fill("x" * 100)
@@ -246,12 +253,14 @@ def test_the_counter_appears_only_near_the_limit(browser, stub_server):
         assert counter.inner_text().strip() == "900 of 1,000 characters"
         tab.box.fill("x" * 1010)
         assert "10 too many" in counter.inner_text()
+        snap(tab.page, f"counter-{size_name}")
     finally:
         tab.close()
 
 
-def test_names_labels_and_toggles_are_plain_and_stateful(browser, stub_server):
-    tab = open_chat(browser, stub_server.url, DESKTOP)
+@pytest.mark.parametrize("size_name", ["phone", "desktop"])
+def test_names_labels_and_toggles_are_plain_and_stateful(browser, stub_server, size_name):
+    tab = open_chat(browser, stub_server.url, SIZES[size_name])
     try:
         tab.ask("show me a full answer")
         snapshot = tab.page.locator("body").aria_snapshot()
@@ -272,6 +281,7 @@ def test_names_labels_and_toggles_are_plain_and_stateful(browser, stub_server):
         about = tab.page.locator("#bq-about").inner_text()
         assert about.count("Not reviewed by a clinician.") == 1  # one document unreviewed, said once
         assert "SAFETY.md" not in about and "Read the whole document" in about
+        snap(tab.page, f"sources-open-{size_name}")
     finally:
         tab.close()
 
@@ -360,8 +370,9 @@ def test_axe_finds_no_serious_or_critical_problem_before_and_after_answers(brows
 # --- what chat users expect -------------------------------------------------------------------------------
 
 
-def test_copy_answer_copies_banners_quotes_and_sources_as_plain_text(browser, stub_server):
-    tab = open_chat(browser, stub_server.url, DESKTOP)
+@pytest.mark.parametrize("size_name", ["phone", "desktop"])
+def test_copy_answer_copies_banners_quotes_and_sources_as_plain_text(browser, stub_server, size_name):
+    tab = open_chat(browser, stub_server.url, SIZES[size_name])
     try:
         tab.context.grant_permissions(["clipboard-read", "clipboard-write"])
         reply = tab.ask("show me a full answer")
@@ -372,12 +383,14 @@ def test_copy_answer_copies_banners_quotes_and_sources_as_plain_text(browser, st
         assert "From the article:" in copied and "Common side effects of Baclofen include drowsiness" in copied
         assert "⚠ unverified: no WHO scheme of that name exists" in copied
         assert "<" not in copied and "Copy answer" not in copied and "Show in document" not in copied
+        snap(tab.page, f"copied-{size_name}")
     finally:
         tab.close()
 
 
-def test_ask_again_and_edit_last_question(browser, stub_server):
-    tab = open_chat(browser, stub_server.url, DESKTOP)
+@pytest.mark.parametrize("size_name", ["phone", "desktop"])
+def test_ask_again_and_edit_last_question(browser, stub_server, size_name):
+    tab = open_chat(browser, stub_server.url, SIZES[size_name])
     try:
         tab.ask("first question")
         tab.ask("second question")
@@ -402,8 +415,9 @@ def test_ask_again_and_edit_last_question(browser, stub_server):
         tab.close()
 
 
-def test_show_in_document_opens_the_document_with_the_passage_marked(browser, real_server):
-    tab = open_chat(browser, real_server.url, PHONE)
+@pytest.mark.parametrize("size_name", ["phone", "desktop"])
+def test_show_in_document_opens_the_document_with_the_passage_marked(browser, real_server, size_name):
+    tab = open_chat(browser, real_server.url, SIZES[size_name])
     try:
         reply = tab.ask("what are the side effects?")
         quote = reply.locator("blockquote").first.inner_text()
@@ -414,13 +428,15 @@ def test_show_in_document_opens_the_document_with_the_passage_marked(browser, re
         marked = page.locator("mark#passage")
         assert marked.inner_text().split() == quote.split()
         box = marked.bounding_box()
-        assert box is not None and 0 <= box["y"] < PHONE["height"]
+        assert box is not None and 0 <= box["y"] < SIZES[size_name]["height"]
+        snap(page, f"document-from-chat-{size_name}")
     finally:
         tab.close()
 
 
-def test_a_reload_keeps_the_conversation_in_this_browser_only(browser, stub_server):
-    tab = open_chat(browser, stub_server.url, DESKTOP)
+@pytest.mark.parametrize("size_name", ["phone", "desktop"])
+def test_a_reload_keeps_the_conversation_in_this_browser_only(browser, stub_server, size_name):
+    tab = open_chat(browser, stub_server.url, SIZES[size_name])
     try:
         tab.ask("remember me please")
         tab.ask("and a follow-up")
@@ -433,6 +449,7 @@ def test_a_reload_keeps_the_conversation_in_this_browser_only(browser, stub_serv
         assert stub_server.assistant.calls[-1] == ("a third question", ("remember me please", "and a follow-up"))
         stored = tab.page.evaluate("Object.keys(localStorage)")
         assert any("baclofen-qa-conversation" in key for key in stored)
+        snap(tab.page, f"after-reload-{size_name}")
         other = open_chat(browser, stub_server.url, DESKTOP)  # another browser profile: nothing there
         try:
             assert other.answer_count() == 0
@@ -442,10 +459,11 @@ def test_a_reload_keeps_the_conversation_in_this_browser_only(browser, stub_serv
         tab.close()
 
 
-def test_ratings_are_written_without_the_question_when_the_operator_turns_them_on(browser, tmp_path):
+@pytest.mark.parametrize("size_name", ["phone", "desktop"])
+def test_ratings_are_written_without_the_question_when_the_operator_turns_them_on(browser, tmp_path, size_name):
     path = tmp_path / "ratings.jsonl"
     server, demo = start_server(StubAssistant(), Settings(feedback_file=path))
-    tab = open_chat(browser, server.url, DESKTOP)
+    tab = open_chat(browser, server.url, SIZES[size_name])
     try:
         tab.ask("my private question")
         tab.page.locator("#bq-chat").get_by_role("button", name="Like", exact=True).first.click()
