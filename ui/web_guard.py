@@ -111,9 +111,11 @@ class WebGuard:
         lockout_seconds: float,
         failure_delay_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.app = app
         self.failure_delay_seconds = failure_delay_seconds
+        self._sleep = sleep  # asyncio.sleep holds only this connection; a test passes a recorder
         self.throttle = LoginThrottle(max_failures=max_failures, lockout_seconds=lockout_seconds, clock=clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -151,8 +153,7 @@ class WebGuard:
                     self.throttle.succeeded(client)
                 else:
                     self.throttle.failed(client)
-                    # asyncio.sleep holds only this connection; other requests go on being served.
-                    await asyncio.sleep(self.failure_delay_seconds)
+                    await self._sleep(self.failure_delay_seconds)
             await send(message)
 
         await self.app(scope, receive, send_after_verdict)
