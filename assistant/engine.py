@@ -24,7 +24,8 @@ from assistant.calibration import DEFAULT_MIN_SCORE, applies, read_calibration
 from assistant.compose import NotFound, compose_answer
 from assistant.config import Settings
 from assistant.conversation import condense_query
-from assistant.embedding import Embedder, load_embedder
+from assistant import embedding
+from assistant.embedding import Embedder
 from assistant.errors import InvalidQuestionError
 from assistant.lexicon import Lexicon, QueryTerms
 from assistant.medicines import MedicineNames, mask_names, mask_pattern
@@ -200,10 +201,7 @@ class Assistant:
         def model() -> Embedder:
             if not loaded:
                 progress(f"Loading the embedding model {settings.model}")
-                loaded.append(load_embedder(
-                    settings.model, batch_size=settings.embed_batch_size, backend=settings.encoder_backend,
-                    threads=settings.model_threads, cache_dir=settings.model_cache_path, progress=progress,
-                ))
+                loaded.append(embedding.load_embedder_for(settings, progress=progress))
             return loaded[0]
 
         ensure_index(settings, model, allow_rebuild=build_if_needed, progress=progress)

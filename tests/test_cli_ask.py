@@ -4,13 +4,13 @@ import json
 
 import pytest
 
-import assistant.engine
+import assistant.embedding
 from assistant.cli import main
 
 
 @pytest.fixture
 def args(tmp_path, toy_corpus, fake_embedder, monkeypatch):
-    monkeypatch.setattr(assistant.engine, "load_embedder", lambda *a, **k: fake_embedder)
+    monkeypatch.setattr(assistant.embedding, "load_embedder", lambda *a, **k: fake_embedder)
     return ["--corpus", str(toy_corpus), "--index-dir", str(tmp_path / "idx")]
 
 

@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 
 import assistant.embedding
-import assistant.engine
 import assistant.store
 from assistant.cli import main
 from assistant.errors import IndexCorruptError, IndexMismatchError
@@ -158,7 +157,6 @@ def test_index_command_rebuilds_a_corrupted_index_instead_of_saying_up_to_date(t
 def test_ask_on_a_corrupted_index_rebuilds_it_and_quotes_the_right_passage(tmp_path, toy_corpus, fake_embedder,
                                                                            monkeypatch, capsys):
     monkeypatch.setattr(assistant.embedding, "load_embedder", lambda *a, **k: fake_embedder)
-    monkeypatch.setattr(assistant.engine, "load_embedder", lambda *a, **k: fake_embedder)
     common = ["--corpus", str(toy_corpus), "--index-dir", str(tmp_path / "idx")]
     assert main(["index", *common]) == 0
     current = tmp_path / "idx" / (tmp_path / "idx" / POINTER).read_text().strip()
@@ -312,7 +310,6 @@ def model_must_not_load(monkeypatch):
         raise AssertionError("the model was loaded before the corpus was checked")
 
     monkeypatch.setattr(assistant.embedding, "load_embedder", must_not_load)
-    monkeypatch.setattr(assistant.engine, "load_embedder", must_not_load)
 
 
 @pytest.mark.parametrize("command", [["index"], ["ask", "can I drive?"], ["serve"], ["eval", "questions.jsonl"]])

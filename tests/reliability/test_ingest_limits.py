@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 import assistant.embedding
-import assistant.engine
 import assistant.ingest
 from assistant.cli import main
 from assistant.config import Settings
@@ -72,7 +71,6 @@ def test_an_unreadable_file_is_skipped_and_listed_and_the_index_is_then_up_to_da
 def cli(unreadable, tmp_path, toy_corpus, fake_embedder, monkeypatch, capsys):
     """Runs `baclofen-qa` in-process on the toy corpus plus an unreadable file, with the keyword model."""
     monkeypatch.setattr(assistant.embedding, "load_embedder", lambda *a, **k: fake_embedder)
-    monkeypatch.setattr(assistant.engine, "load_embedder", lambda *a, **k: fake_embedder)
     common = ["--corpus", str(toy_corpus), "--index-dir", str(tmp_path / "idx"), "--model", "fake-keywords"]
 
     def run(*args: str) -> tuple[int, str, str]:
