@@ -2,7 +2,6 @@
   // Runs once when the chat page loads (Gradio's `js=`). Everything here is presentation: where the
   // page scrolls, what a screen reader hears, the copy button and the character counter. No answer
   // logic lives here; without JavaScript the chat still answers.
-  const COPY_LABEL = "Copy answer";  // ui/render.py COPY_LABEL
   const $ = (selector, root = document) => root.querySelector(selector);
   const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
   const plain = (element) => (element.innerText || element.textContent || "").replace(/\s+/g, " ").trim();
@@ -37,7 +36,10 @@
   const fixNames = () => {
     for (const message of $$('#bq-chat [data-testid="bot"], #bq-chat [data-testid="user"]')) {
       const who = message.dataset.testid === "bot" ? "Assistant" : "You";
-      const name = `${who}: ${plain(message).replace(new RegExp(`\\s*${COPY_LABEL}\\s*$`), "")}`;
+      // A reply is named by its text without its links and buttons (the same text "Copy answer" copies).
+      const reply = $(".bq-answer", message);
+      const text = reply ? replyText(reply).replace(/\s+/g, " ").trim() : plain(message);
+      const name = `${who}: ${text}`;
       if (message.getAttribute("aria-label") !== name) message.setAttribute("aria-label", name);
     }
     const box = $("#bq-question textarea");
