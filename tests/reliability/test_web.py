@@ -305,6 +305,7 @@ def test_each_failed_login_is_answered_after_the_delay_and_a_good_one_at_once():
     """The guard waits `failure_delay_seconds` before answering a failed login (a recorder stands in
     for asyncio.sleep, so no clock is read), and never before a successful one."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from ui.web_guard import WebGuard
 
@@ -333,10 +334,15 @@ def test_each_failed_login_is_answered_after_the_delay_and_a_good_one_at_once():
         await guard(scope, receive, send)
         return sent[0]["status"]
 
+    def run(guard) -> int:
+        # A thread of its own: in the full suite this thread may already run an event loop (Playwright's).
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(lambda: asyncio.run(post_login(guard))).result()
+
     refused = WebGuard(app_answering(400), max_failures=5, lockout_seconds=60, failure_delay_seconds=0.7, sleep=record)
-    assert asyncio.run(post_login(refused)) == 400 and waits == [0.7]
+    assert run(refused) == 400 and waits == [0.7]
     accepted = WebGuard(app_answering(200), max_failures=5, lockout_seconds=60, failure_delay_seconds=0.7, sleep=record)
-    assert asyncio.run(post_login(accepted)) == 200 and waits == [0.7]
+    assert run(accepted) == 200 and waits == [0.7]
 
 def test_the_throttle_locks_a_client_out_after_the_allowed_failures_and_lets_it_in_afterwards():
     clock = Clock()
