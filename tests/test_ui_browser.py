@@ -24,6 +24,7 @@ from tests.conftest_ui import (
     XSS_PAYLOADS,
     XSS_SCRIPT,
 )
+from ui.app import READY_ATTRIBUTE
 
 pytest_plugins = ["tests.conftest_ui"]
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -49,6 +50,8 @@ class ChatPage:
         )
         self.page.goto(url)
         self.box.wait_for(state="visible", timeout=30_000)
+        # A question typed before the saved conversation is restored could be wiped by it.
+        self.page.locator(f"html[{READY_ATTRIBUTE}]").wait_for(state="attached", timeout=30_000)
 
     @property
     def box(self):
@@ -58,9 +61,21 @@ class ChatPage:
         return self.page.locator(ANSWER).count()
 
     def wait_for_answers(self, count: int) -> None:
-        self.page.wait_for_function(
-            "n => document.querySelectorAll('#bq-chat .bq-answer').length >= n", arg=count, timeout=30_000
-        )
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_function(
+                "n => document.querySelectorAll('#bq-chat .bq-answer').length >= n", arg=count, timeout=30_000
+            )
+        except PlaywrightTimeout:
+            # Say what the page showed, so that a failure on a busy machine can be told apart.
+            state = self.page.evaluate(
+                """() => ({box: document.querySelector('#bq-question textarea')?.value,
+                           answers: document.querySelectorAll('#bq-chat .bq-answer').length,
+                           messages: document.querySelectorAll('#bq-chat .message').length,
+                           toasts: [...document.querySelectorAll('.toast-body')].map(t => t.innerText)})"""
+            )
+            raise AssertionError(f"no reply number {count} within 30 s; the page showed {state}") from None
 
     def ask(self, question: str):
         """Type a question, press Enter, wait for its reply; returns the reply's locator."""

@@ -214,6 +214,9 @@ def edit_last_question(history: list | None) -> tuple[str, list]:
     return question, list(history or [])[:position]
 
 
+READY_ATTRIBUTE = "data-bq-ready"  # set on <html> once the saved conversation is back
+
+
 def restore_conversation(saved: Any) -> list:
     """The conversation kept in this browser, as chat messages; anything else in storage is dropped."""
     if not isinstance(saved, list):
@@ -497,7 +500,11 @@ def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
             chatbot.like(on_rate, [chatbot], None, **private)
         # The conversation survives a reload: put back on load from this browser's storage.
         clear_button.click(lambda: [], None, [saved], **private, queue=False)
-        demo.load(restore_conversation, [saved], [chatbot], **private, queue=False)
+        # The marker tells anything driving the page (the browser tests, a monitoring probe) that the
+        # restore has landed: a question sent before it could be wiped by the restored conversation.
+        demo.load(restore_conversation, [saved], [chatbot], **private, queue=False).then(
+            None, js=f"() => document.documentElement.setAttribute('{READY_ATTRIBUTE}', '')"
+        )
         gr.api(ask, api_name=API_NAME, **limits)
 
     demo.queue(default_concurrency_limit=settings.concurrency_limit)
