@@ -33,7 +33,7 @@ from assistant.records import Answer, Document
 from assistant.retrieval import Retriever
 from assistant.routing import MedicineRouter, Route, taken_together
 from assistant.safety import SafetyAssessment, SafetyDetector
-from assistant.store import LoadedIndex, ensure_index, load_index
+from assistant.store import LoadedIndex, load_or_build_index
 from assistant.topics import NO_TOPIC, TopicDetector, TopicReading, emergency_topics, load_topics
 
 
@@ -204,8 +204,8 @@ class Assistant:
                 loaded.append(embedding.load_embedder_for(settings, progress=progress))
             return loaded[0]
 
-        ensure_index(settings, model, allow_rebuild=build_if_needed, progress=progress)
-        assistant = cls(settings, model(), load_index(settings))
+        index = load_or_build_index(settings, model, allow_rebuild=build_if_needed, progress=progress)
+        assistant = cls(settings, model(), index)
         assistant.answer("What are the side effects?")  # pay first-query costs at start-up, not on a user
         return assistant
 

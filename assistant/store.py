@@ -565,3 +565,23 @@ def ensure_index(
     progress("Building the index: " + "; ".join(reasons))
     report = build_index(settings, embedder_factory(), corpus=corpus, progress=progress)
     return replace(report, reasons=tuple(reasons), seconds=time.perf_counter() - started)
+
+
+def load_or_build_index(
+    settings: Settings,
+    embedder_factory: Callable[[], Embedder],
+    *,
+    allow_rebuild: bool = True,
+    progress: Callable[[str], None] = lambda message: None,
+) -> LoadedIndex:
+    """The live index: read, checksummed and checked for freshness once when it is up to date (the
+    common start); built first by `ensure_index` when it is missing, stale or damaged.
+
+    Raises what `ensure_index` and `load_index` raise.
+    """
+    try:
+        return load_index(settings)
+    except (IndexNotFoundError, IndexMismatchError, IndexCorruptError):
+        pass  # ensure_index finds the reasons again, then builds, or refuses with them
+    ensure_index(settings, embedder_factory, allow_rebuild=allow_rebuild, progress=progress)
+    return load_index(settings)

@@ -181,3 +181,28 @@ def test_gold_answers_from_loaded_structures_equal_answers_from_computed_ones(tm
         assert (a.abstained, a.kind, a.reason, a.top_score, [(p.doc_id, p.start, p.end, p.score) for p in a.passages]) == (
             b.abstained, b.kind, b.reason, b.top_score, [(p.doc_id, p.start, p.end, p.score) for p in b.passages]
         ), row["question"]
+
+
+def test_a_start_with_an_up_to_date_index_reads_and_checksums_its_files_once(toy_settings, fake_embedder, monkeypatch):
+    import assistant.build_files
+    import assistant.ingest
+    import assistant.store
+
+    build_index(toy_settings, fake_embedder)
+    reads, fingerprints = [], []
+    real_read, real_fingerprints = assistant.build_files.read_and_verify, assistant.ingest.corpus_fingerprints
+    monkeypatch.setattr(assistant.store, "read_and_verify", lambda *a: reads.append(a) or real_read(*a))
+    monkeypatch.setattr(assistant.build_files, "read_and_verify", lambda *a: reads.append(a) or real_read(*a))
+    monkeypatch.setattr(
+        assistant.store, "corpus_fingerprints", lambda *a, **k: fingerprints.append(a) or real_fingerprints(*a, **k)
+    )
+    Assistant.load(toy_settings, embedder=fake_embedder)
+    assert (len(reads), len(fingerprints)) == (1, 1)
+
+
+def test_a_start_with_a_stale_index_rebuilds_it_and_then_loads_it(toy_settings, fake_embedder):
+    build_index(toy_settings, fake_embedder)
+    write_corpus(toy_settings.corpus_dir, {"extra.txt": "Extra\n\nThe extra note says the kidney dose is lower.\n"})
+    assistant = Assistant.load(toy_settings, embedder=fake_embedder)
+    assert "extra.txt" in assistant.index.documents
+    assert check_index(toy_settings) == []
