@@ -35,6 +35,7 @@ from assistant.routing import MedicineRouter, Route, taken_together
 from assistant.safety import SafetyAssessment, SafetyDetector
 from assistant.store import LoadedIndex, load_or_build_index
 from assistant.topics import NO_TOPIC, TopicDetector, TopicReading, emergency_topics, load_topics
+from assistant.vector_cache import ExampleVectors
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +169,11 @@ class Assistant:
             curated_names=self.lexicon.vocabulary.drug_classes,
         )
         every_medicine = mask_pattern(n for m in self.router.medicines for n in self.router.names.aliases(m))
-        self.topics = TopicDetector(load_topics(), embedder, mask=lambda text: mask_names(text, every_medicine))
+        # The example phrases' vectors are kept beside the index: encoding them was most of a start.
+        examples = ExampleVectors(embedder, settings.index_dir)
+        self.topics = TopicDetector(
+            load_topics(), embedder, mask=lambda text: mask_names(text, every_medicine), encode_examples=examples.encode
+        )
         self.citations = tuple(t for t in self.topics.topics if t.citation)
         # Which passages show each topic, in the documents' own words (assistant/topics.toml `evidence`).
         self.topic_chunks = index.derived.topic_coverage(self.topics.topics, index.chunks)
@@ -176,8 +181,12 @@ class Assistant:
         self._scope_topics: dict[frozenset[str], frozenset[str]] = {}
         self.retriever = Retriever(index, settings, self.lexicon)
         self.safety = SafetyDetector(
-            settings, embedder, medicine_names=[n for m in self.router.medicines for n in self.router.names.aliases(m)]
+            settings,
+            embedder,
+            medicine_names=[n for m in self.router.medicines for n in self.router.names.aliases(m)],
+            encode_examples=examples.encode,
         )
+        examples.save()
         self.messages = self.safety.messages
         self.min_score, self.min_score_source = resolve_min_score(settings, index)
 

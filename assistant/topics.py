@@ -14,7 +14,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -86,14 +86,23 @@ def load_topics(path: Path = TOPICS_FILE) -> tuple[Topic, ...]:
 class TopicDetector:
     """Reads the topic of a question: gate patterns plus nearest examples. Read-only after construction."""
 
-    def __init__(self, topics: Sequence[Topic], embedder: Embedder, mask=None) -> None:
-        """Encodes every example once. `mask(text)` removes medicine names, as for questions."""
+    def __init__(
+        self,
+        topics: Sequence[Topic],
+        embedder: Embedder,
+        mask=None,
+        *,
+        encode_examples: Callable[[list[str]], np.ndarray] | None = None,
+    ) -> None:
+        """Encodes every example once (with `encode_examples` when given: a cache of their vectors).
+        `mask(text)` removes medicine names, as for questions."""
         self.topics = tuple(topics)
         self._mask = mask or (lambda text: text)
         rows = [(i, example) for i, topic in enumerate(self.topics) for example in topic.examples]
         self.example_topic = np.array([i for i, _ in rows], dtype=np.int64)
         self.examples = tuple(example for _, example in rows)
-        vectors = embedder.encode([self._mask(e) for e in self.examples]) if rows else np.zeros((0, 1), np.float32)
+        encode = encode_examples or embedder.encode
+        vectors = encode([self._mask(e) for e in self.examples]) if rows else np.zeros((0, 1), np.float32)
         # All examples are questions about a medicine: their shared direction says nothing about which
         # topic; removing the mean leaves what tells topics apart (as in the safety layer).
         self._centre = vectors.mean(axis=0) if len(rows) else 0.0

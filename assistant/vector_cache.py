@@ -29,6 +29,8 @@ from assistant.build_files import MAX_VECTOR_NORM, fsync_dir, sane_norms
 from assistant.embedding import Embedder
 
 CACHE_FILE = "vectors.cache.npz"
+# The example phrases of the safety and topic banks: the same few hundred texts at every start.
+EXAMPLES_CACHE_FILE = "examples.cache.npz"
 _TEMPORARY_PREFIX = ".vectors.cache.tmp-"
 _CHECK_BYTES = 8  # per-entry blake2b digest: enough to tell damage from data, small beside a 1.5 KB vector
 
@@ -68,9 +70,15 @@ def _entry_check(key: bytes, vector: np.ndarray) -> bytes:
     return hashlib.blake2b(key + vector.tobytes(), digest_size=_CHECK_BYTES).digest()
 
 
-def read_cache(index_dir: Path, dimension: int) -> tuple[dict[bytes, np.ndarray], int]:
+def _temporary_prefix(file_name: str) -> str:
+    return _TEMPORARY_PREFIX if file_name == CACHE_FILE else f".{file_name}.tmp-"
+
+
+def read_cache(
+    index_dir: Path, dimension: int, file_name: str = CACHE_FILE
+) -> tuple[dict[bytes, np.ndarray], int]:
     """The cached vectors of `dimension` by key, and how many entries were dropped as damaged."""
-    path = index_dir / CACHE_FILE
+    path = index_dir / file_name
     try:
         with np.load(path, allow_pickle=False) as data:
             keys, vectors, checks = data["keys"], data["vectors"], data["checks"]
@@ -97,7 +105,7 @@ def read_cache(index_dir: Path, dimension: int) -> tuple[dict[bytes, np.ndarray]
     return found, damaged
 
 
-def write_cache(index_dir: Path, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+def write_cache(index_dir: Path, keys: Sequence[bytes], vectors: np.ndarray, file_name: str = CACHE_FILE) -> None:
     """Replace the cache with exactly these entries (atomically: the old file or the new, never half)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -105,13 +113,13 @@ def write_cache(index_dir: Path, keys: Sequence[bytes], vectors: np.ndarray) -> 
     checks = np.frombuffer(
         b"".join(_entry_check(k, v) for k, v in zip(keys, vectors)), dtype=np.uint8
     ).reshape(len(keys), _CHECK_BYTES)
-    temporary = index_dir / f"{_TEMPORARY_PREFIX}{uuid.uuid4().hex[:8]}.npz"
+    temporary = index_dir / f"{_temporary_prefix(file_name)}{uuid.uuid4().hex[:8]}.npz"
     try:
         with open(temporary, "wb") as handle:
             np.savez(handle, keys=key_array, vectors=vectors, checks=checks)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, index_dir / CACHE_FILE)
+        os.replace(temporary, index_dir / file_name)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
@@ -150,3 +158,53 @@ def encode_with_cache(
         kept = [key for key in unique if sane_norms(by_key[key][None, :])]
         write_cache(index_dir, kept, np.stack([by_key[k] for k in kept]) if kept else np.zeros((0, dimension), np.float32))
     return Encoded(vectors, len(texts), len(unique), len(unique) - len(missing), len(missing), damaged)
+
+
+class ExampleVectors:
+    """The vectors of the safety and topic example phrases, kept between starts in `folder`.
+
+    Encoding the banks (a few hundred phrases) was about 0.6 s of every start. The phrases change only
+    when their TOML files do, so their vectors are cached like a build's: keyed by the embedder's identity
+    and the exact text, each entry checksummed (a damaged one is encoded again, never used), the file
+    replaced atomically. A folder that cannot be written (an index on read-only storage) only means the
+    phrases are encoded again at the next start.
+
+    Use `encode` while the detectors are built, then `save` once.
+    """
+
+    def __init__(self, embedder: Embedder, folder: Path) -> None:
+        self.embedder = embedder
+        self.folder = folder
+        self._identity = embedder_identity(embedder)
+        try:
+            self._cached, self.damaged = read_cache(folder, embedder.dimension, EXAMPLES_CACHE_FILE)
+        except OSError:  # an unreadable folder: nothing cached
+            self._cached, self.damaged = {}, 0
+        self._used: dict[bytes, np.ndarray] = {}
+        self.embedded = 0  # phrases given to the model in this start
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for `texts` (row i for texts[i]), from the cache where it has them."""
+        keys = text_keys(self._identity, texts)
+        missing = {key: text for key, text in zip(keys, texts) if key not in self._cached and key not in self._used}
+        if missing:
+            fresh = np.asarray(self.embedder.encode(list(missing.values())), dtype=np.float32)
+            self._used.update(zip(missing, fresh))
+            self.embedded += len(missing)
+        for key in keys:
+            if key not in self._used:
+                self._used[key] = self._cached[key]
+        if not keys:
+            return np.zeros((0, self.embedder.dimension), np.float32)
+        return np.stack([self._used[key] for key in keys])
+
+    def save(self) -> None:
+        """Keep exactly the phrases encoded or reused in this start (unchanged cache: nothing written)."""
+        if not self.embedded and not self.damaged and set(self._used) == set(self._cached):
+            return
+        kept = [key for key in self._used if sane_norms(self._used[key][None, :])]
+        vectors = np.stack([self._used[k] for k in kept]) if kept else np.zeros((0, self.embedder.dimension), np.float32)
+        try:
+            write_cache(self.folder, kept, vectors, EXAMPLES_CACHE_FILE)
+        except OSError:
+            pass  # not writable: the phrases are encoded again at the next start

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -109,12 +109,21 @@ class Reading:
 class SafetyDetector:
     """Decides which safety notices a question needs. Thread-safe; keeps no conversation state."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, *, medicine_names: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        *,
+        medicine_names: Iterable[str] = (),
+        encode_examples: Callable[[list[str]], np.ndarray] | None = None,
+    ) -> None:
         """Load the rules, red flags and messages; with an embedder, encode every example phrase once.
 
         Args:
             medicine_names: the names of the medicines the corpus is about; empty: rules.toml's defaults.
             embedder: None runs the lists only (fast tests, or no model available).
+            encode_examples: encodes the example phrases in place of `embedder.encode` (a cache of their
+                vectors, assistant/vector_cache.py ExampleVectors).
         """
         self.settings = settings
         self.messages = SafetyMessages.load(settings)
@@ -141,7 +150,8 @@ class SafetyDetector:
         self.triage_model = TriageModel.load(embedder) if embedder is not None else None
         if embedder is not None:
             examples = [(c, e) for c, spec in self.messages.categories.items() for e in spec.examples]
-            vectors = np.asarray(embedder.encode([e for _, e in examples]), dtype=np.float32)
+            encode = encode_examples or embedder.encode
+            vectors = np.asarray(encode([e for _, e in examples]), dtype=np.float32)
             # Every example is a question about the same medicine, so raw cosines between any two
             # are high (0.7-0.9). Subtracting the mean example vector removes that shared part and
             # leaves what tells the categories apart.

@@ -18,6 +18,7 @@ from assistant.errors import IndexCorruptError
 from assistant.lexicon import Lexicon
 from assistant.retrieval import Retriever
 from assistant.store import build_index, check_index, load_index, sentence_texts
+from assistant.vector_cache import EXAMPLES_CACHE_FILE, ExampleVectors
 from tests.conftest import SEED_ARTICLE, write_corpus
 
 QUESTIONS = [
@@ -206,3 +207,58 @@ def test_a_start_with_a_stale_index_rebuilds_it_and_then_loads_it(toy_settings, 
     assistant = Assistant.load(toy_settings, embedder=fake_embedder)
     assert "extra.txt" in assistant.index.documents
     assert check_index(toy_settings) == []
+
+
+def test_the_example_phrases_are_encoded_at_the_first_start_only(toy_settings, fake_embedder):
+    """The safety and topic example banks are the same texts at every start: their vectors are cached
+    beside the index, and a start with the cache gives exactly the same answers."""
+    build_index(toy_settings, fake_embedder)
+    first = Assistant(toy_settings, fake_embedder, load_index(toy_settings))
+    encoded_by_first = fake_embedder.texts_encoded
+    assert (toy_settings.index_dir / EXAMPLES_CACHE_FILE).exists()
+    second = Assistant(toy_settings, fake_embedder, load_index(toy_settings))
+    assert fake_embedder.texts_encoded == encoded_by_first
+    assert answers(second, QUESTIONS) == answers(first, QUESTIONS)
+
+
+def test_a_damaged_example_vector_is_encoded_again_never_used(toy_settings, fake_embedder):
+    build_index(toy_settings, fake_embedder)
+    clean = Assistant(toy_settings, fake_embedder, load_index(toy_settings))
+    path = toy_settings.index_dir / EXAMPLES_CACHE_FILE
+    with np.load(path) as data:
+        arrays = {name: data[name].copy() for name in data.files}
+    vectors = arrays["vectors"]
+    other = next(i for i in range(1, len(vectors)) if not np.array_equal(vectors[i], vectors[0]))
+    vectors[0] = vectors[other]  # a well-formed unit vector, of the wrong phrase
+    np.savez(path, **arrays)
+    before = fake_embedder.texts_encoded
+    again = Assistant(toy_settings, fake_embedder, load_index(toy_settings))
+    assert fake_embedder.texts_encoded - before == 1
+    assert answers(again, QUESTIONS) == answers(clean, QUESTIONS)
+
+
+def test_example_vectors_are_keyed_by_phrase_and_model(tmp_path, fake_embedder):
+    cache = ExampleVectors(fake_embedder, tmp_path)
+    first = cache.encode(["what dose", "can I drive"])
+    cache.save()
+    reread = ExampleVectors(fake_embedder, tmp_path)
+    assert np.array_equal(reread.encode(["can I drive", "what dose", "a new phrase"])[:2], first[::-1])
+    assert reread.embedded == 1  # only the new phrase
+    reread.save()
+    with np.load(tmp_path / EXAMPLES_CACHE_FILE) as data:
+        assert len(data["keys"]) == 3  # the phrases of this start, no more
+
+    class OtherBackend(type(fake_embedder)):
+        backend = "onnx-int8"
+
+    other = ExampleVectors(OtherBackend(), tmp_path)
+    other.encode(["what dose"])
+    assert other.embedded == 1  # another backend's vectors are never served
+
+
+def test_a_folder_that_cannot_take_the_example_cache_only_costs_time(tmp_path, fake_embedder):
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    cache = ExampleVectors(fake_embedder, blocked)
+    assert cache.encode(["what dose"]).shape == (1, fake_embedder.dimension)
+    cache.save()  # no error: the phrases are encoded again next time
