@@ -32,7 +32,8 @@ from assistant.derived import Bm25Data, phrase_code
 from assistant.lexicon import Lexicon, QueryTerms
 from assistant.records import Chunk, Passage
 from assistant import vector_index
-from assistant.store import LoadedIndex, stored_vectors
+from assistant.store import LoadedIndex
+from assistant.vector_index import VectorRows
 
 # A passage whose content words are mostly (this share) in an already chosen passage repeats it
 # (the seed article states its facts two or three times). Embeddings are no help here: every
@@ -133,8 +134,9 @@ class Retriever:
         self.index = index
         self.settings = settings
         self.lexicon = lexicon
-        self.chunk_vectors = stored_vectors(index.chunk_index)
-        self.sentence_vectors = stored_vectors(index.sentence_index)
+        # Rows of the FAISS indexes' own storage, not a copy (vector_index.VectorRows).
+        self.chunk_vectors = VectorRows(index.chunk_index)
+        self.sentence_vectors = VectorRows(index.sentence_index)
         self.sentence_chunk = np.array([s.chunk_index for s in index.sentences], dtype=np.int64)
         first = 0
         self.sentence_ranges: list[tuple[int, int]] = []

@@ -62,7 +62,7 @@ from assistant.ingest import Corpus, corpus_fingerprints, load_corpus
 from assistant.medicines import NAMES_FILE, MedicineNames, detect_medicines, mask_names, mask_pattern
 from assistant.records import Chunk, Document
 from assistant.vector_cache import encode_with_cache, remove_stale_temporaries
-from assistant.vector_index import build_vector_index, configure_loaded
+from assistant.vector_index import VectorRows, build_vector_index, configure_loaded
 from assistant.version import build_info
 
 # 3: the manifest holds a checksum of every file of the build.
@@ -504,20 +504,9 @@ def _load_index(settings: Settings, check: bool) -> LoadedIndex:
     return LoadedIndex(build, manifest, documents, chunks, chunk_index, sentence_index, sentences, derived)
 
 
-def stored_vectors(index) -> np.ndarray:
-    """The vectors of a FAISS index as a matrix: a read-only view of an exact index's own storage (no second
-    copy: the vectors are most of an index's memory), a copy for other index types."""
-    faiss = _faiss()
-    if type(index) in (faiss.IndexFlatIP, faiss.IndexFlat, faiss.IndexFlatL2) and index.ntotal:
-        view = faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d)
-        view.flags.writeable = False
-        return view
-    return index.reconstruct_n(0, index.ntotal)
-
-
 def _check_vectors(path: Path, index) -> None:
     """Refuse vectors that are not finite or longer than unit length: scores must stay within [-1, 1]."""
-    if index.ntotal and not sane_norms(stored_vectors(index)):
+    if not all(sane_norms(block) for block in VectorRows(index).blocks()):
         raise IndexCorruptError(
             f"{path} holds vectors that are not unit length or not finite, so its scores cannot be trusted. "
             "Rebuild it: baclofen-qa index --rebuild"

@@ -165,3 +165,46 @@ def search(index, queries: np.ndarray, k: int, selector=None, selected: int | No
     else:
         params = faiss.SearchParameters(sel=selector)
     return index.search(queries, k, params=params)
+
+
+class VectorRows:
+    """An index's vectors by row (an int, a slice or an array of row numbers), without a second copy.
+
+    The retriever scores the pooled chunks and their sentences against the question with these rows.
+    Exact and HNSW indexes are read in place (a read-only view of their flat storage); an IVF index row
+    by row through its direct map. A full copy of an IVF sentence index was 3.4 KB per chunk at 14k chunks.
+    """
+
+    def __init__(self, index) -> None:
+        self._index = index  # keeps the storage a view points into alive
+        self.dimension = index.d
+        self._matrix = _flat_view(index)
+
+    def __len__(self) -> int:
+        return self._index.ntotal
+
+    def __getitem__(self, rows) -> np.ndarray:
+        if self._matrix is not None:
+            return self._matrix[rows]
+        if isinstance(rows, (int, np.integer)):
+            return self._index.reconstruct(int(rows))
+        ids = np.arange(*rows.indices(len(self)), dtype=np.int64) if isinstance(rows, slice) else np.asarray(rows, np.int64)
+        if not len(ids):
+            return np.zeros((0, self.dimension), np.float32)
+        return self._index.reconstruct_batch(ids)
+
+    def blocks(self, size: int = 4096):
+        """The rows in consecutive blocks (a whole-index check without a whole-index copy)."""
+        for start in range(0, len(self), size):
+            yield self[start:start + size]
+
+
+def _flat_view(index) -> np.ndarray | None:
+    """A read-only view of the vectors of an exact index, or of an HNSW index's flat storage; None for others."""
+    faiss = _faiss()
+    storage = faiss.downcast_index(index.storage) if hasattr(index, "hnsw") else index
+    if not isinstance(storage, faiss.IndexFlat) or not storage.ntotal:
+        return None if not isinstance(storage, faiss.IndexFlat) else np.zeros((0, index.d), np.float32)
+    view = faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * storage.d).reshape(storage.ntotal, storage.d)
+    view.flags.writeable = False
+    return view

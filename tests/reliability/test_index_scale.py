@@ -17,7 +17,7 @@ from assistant.errors import SettingsError
 from assistant.lexicon import Lexicon
 from assistant.retrieval import Retriever
 from assistant.store import build_index, check_index, load_index
-from assistant.vector_index import build_vector_index, search
+from assistant.vector_index import VectorRows, build_vector_index, search
 
 DIMENSION = 64
 
@@ -194,3 +194,33 @@ def test_bench_scale_refuses_a_bad_vectors_file_with_a_message(tmp_path, capsys,
     assert main(["bench", "--scale", "--vectors", str(path), "--out", str(tmp_path / "b.json")]) == 1
     assert str(path) in capsys.readouterr().err
     assert not (tmp_path / "b.json").exists()
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
+def test_vector_rows_read_every_index_kind_by_row_slice_and_list(kind):
+    vectors = corpus_and_queries(3000, queries=1)[0].astype(np.float32)
+    index, _ = build_vector_index(vectors, Settings(index_type=kind))
+    index = faiss.deserialize_index(faiss.serialize_index(index))  # as the retriever gets it: from disk
+    rows = VectorRows(index)
+    assert len(rows) == 3000
+    assert np.array_equal(rows[17], vectors[17])
+    assert np.array_equal(rows[10:14], vectors[10:14])
+    assert np.array_equal(rows[np.array([2999, 0, 5])], vectors[[2999, 0, 5]])
+    assert rows[5:5].shape == (0, vectors.shape[1])
+    assert np.array_equal(np.concatenate(list(rows.blocks(1000))), vectors)
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
+def test_reading_vectors_by_row_holds_no_second_copy_of_the_index(kind):
+    import tracemalloc
+
+    vectors = corpus_and_queries(20_000, queries=1)[0].astype(np.float32)
+    index, _ = build_vector_index(vectors, Settings(index_type=kind))
+    tracemalloc.start()
+    try:
+        rows = VectorRows(index)
+        rows[np.arange(200)]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < vectors.nbytes / 20  # a copy would be the whole 30 MB
