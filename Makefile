@@ -23,7 +23,7 @@ UV         := uv==0.13.9
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-run lock lock-upgrade lock-check dist run serve index test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind eval-emergencies-lobo triage-model safety-sheet bench bench-encoder bench-scale clean
+.PHONY: install install-run readme lock lock-upgrade lock-check dist run serve index test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind eval-emergencies-lobo triage-model safety-sheet bench bench-encoder bench-scale clean
 
 install: $(TEST_STAMP)
 install-run: $(RUN_STAMP)
@@ -141,6 +141,11 @@ test-fast: install
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) dist build index/CURRENT index/build-* index/.tmp-build-* .pytest_cache .eval-index
+
+# The README's command usage blocks, rewritten from the real `--help` of each command (standard library only;
+# tests/test_readme_usage.py fails when they differ: `python scripts/readme_usage.py --check` shows the diff).
+readme: | $(PY)
+	$(PY) scripts/readme_usage.py
 
 # The safety review sheet a clinician reads (red flags, rules, escalation, wording, sources), from the
 # data the assistant runs on. tests/test_safety_rules.py fails when docs/safety-sheet.md is out of date.
