@@ -94,16 +94,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-LEVEL_LABELS = {"RED": "EMERGENCY", "CRISIS": "URGENT - CRISIS", "POISON": "URGENT - POISON", "AMBER": "Caution", "INFO": "Note"}
-
-
 def format_answer(answer, *, bold: bool = False) -> str:
-    """An Answer as plain text for a terminal: notices, passages with source, disclaimer."""
+    """An Answer as plain text for a terminal: notices, passages with source, disclaimer.
+
+    Banner labels and the "unverified" marker are the chat's, from wording.toml (assistant.safety.load_labels).
+    """
     import textwrap
 
+    from assistant.safety import load_labels
+
+    labels = load_labels()
     lines: list[str] = []
     for notice in answer.notices:
-        lines.append(f"[{LEVEL_LABELS.get(notice.level, notice.level)}] {notice.title}")
+        lines.append(f"[{labels.level(notice.level)}] {notice.title}")
         lines.extend(textwrap.wrap(notice.text, 96, initial_indent="  ", subsequent_indent="  "))
         lines.append("")
     if answer.message:
@@ -118,8 +121,7 @@ def format_answer(answer, *, bold: bool = False) -> str:
             text = (text[:passage.highlight_start] + "\033[1m" + text[passage.highlight_start:passage.highlight_end]
                     + "\033[0m" + text[passage.highlight_end:])
         lines.extend("   | " + line for line in text.split("\n"))
-        for reason in passage.unverified:
-            lines.append(f"   ⚠ unverified: {reason}")
+        lines.extend(f"   {labels.unverified(reason)}" for reason in passage.unverified)
         lines.append("")
     if answer.condensed_query != answer.question:
         lines.append(f"(searched for: {answer.condensed_query})")

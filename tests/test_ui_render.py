@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from assistant.config import Settings
 from assistant.records import Document, Notice
+from assistant.safety import load_labels
 from assistant.serialize import answer_to_dict
 from tests.conftest_ui import (
     AMBER,
@@ -110,10 +111,11 @@ def test_a_full_answer_shows_emergency_then_cautions_then_quotes_then_disclaimer
 
 
 @pytest.mark.parametrize(
-    ("notice", "label", "role"),
-    [(RED, "EMERGENCY", "alert"), (CRISIS, "Urgent", "alert"), (POISON, "Urgent", "alert"), (AMBER, "Caution", "note")],
+    ("notice", "role"), [(RED, "alert"), (CRISIS, "alert"), (POISON, "alert"), (AMBER, "note"), (INFO, "note")]
 )
-def test_each_notice_level_is_named_in_words_and_urgent_ones_are_alerts(notice, label, role):
+def test_each_notice_level_is_named_in_words_and_urgent_ones_are_alerts(notice, role):
+    label = load_labels().level(notice.level)  # the words of wording.toml [labels], the terminal's too
+    assert label.strip()
     rendered = render_answer(make_answer(notices=(notice,)))
     assert f'<span class="bq-label">{label}</span>' in rendered
     assert f'role="{role}"' in rendered
