@@ -26,7 +26,7 @@ import pytest
 from assistant.config import Settings, load_settings
 from assistant.errors import InvalidQuestionError
 from assistant.records import Answer, Document, Notice, Passage
-from assistant.safety import load_labels
+from assistant.safety import SafetyMessages, load_labels
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "artifacts"
@@ -147,6 +147,8 @@ class StubAssistant:
     max_question_chars: int = 1000
     calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    medicine: str = "baclofen"  # the corpus's main medicine, as the engine's router finds it
+    messages: SafetyMessages = field(default_factory=lambda: SafetyMessages.load(Settings()))
 
     @property
     def documents(self) -> tuple[Document, ...]:

@@ -150,8 +150,13 @@ class Labels:
         """The label of a banner level; an unknown level is shown as INFO's (never an error on screen)."""
         return self.levels.get(level, self.levels[Level.INFO])  # type: ignore[call-overload]
 
+    @property
+    def unverified_label(self) -> str:
+        """The marker without its reason and colon, for text that explains it (the legend, the long disclaimer)."""
+        return self.unverified_marker.split("{reason}")[0].strip().rstrip(":").strip()
+
     def unverified(self, reason: str) -> str:
-        """How a reason is shown next to a quote: "⚠ unverified: <reason>"."""
+        """How a reason is shown next to a quote: [disclaimer] unverified_marker with the reason filled in."""
         return self.unverified_marker.replace("{reason}", reason)
 
     def title(self, medicine: str) -> str:
@@ -209,7 +214,10 @@ class SafetyMessages:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], settings: Settings) -> "SafetyMessages":
         phrases = _require(data, "phrases", "the file")
+        labels = Labels.from_dict(data)
         placeholders = {
+            # The marker's name as quotes show it, so that the long disclaimer names it in the same words.
+            "unverified_label": labels.unverified_label,
             "emergency_number_phrase": _fill(
                 _require(phrases, "emergency_number", "[phrases]"),
                 {"emergency_number": settings.emergency_number.strip()},
@@ -308,7 +316,7 @@ class SafetyMessages:
             help_reply=text(_require(replies, "help", "[replies]"), "[replies] help"),
             categories=categories,
             claims=tuple(claims),
-            labels=Labels.from_dict(data),
+            labels=labels,
             _disclaimer=disclaimer,
             _placeholders=placeholders,
         )
@@ -384,5 +392,5 @@ class SafetyMessages:
         return tuple(dict.fromkeys(c.reason for c in self.claims if c.pattern.search(passage_text)))
 
     def unverified_marker(self, reason: str) -> str:
-        """How a reason is shown next to a quote: "⚠ unverified: <reason>"."""
+        """How a reason is shown next to a quote (see `Labels.unverified`)."""
         return self.labels.unverified(reason)
