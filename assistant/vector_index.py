@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from assistant.config import Settings
-from assistant.errors import IndexCorruptError, MissingDependencyError
+from assistant.errors import MissingDependencyError
 
 # Cells per vector: nlist = IVF_CELLS_PER_SQRT * sqrt(n), FAISS's usual rule of thumb (4..16 * sqrt(n)).
 # 4 keeps training cheap (k-means cost grows with nlist) and cells large enough that a few dozen

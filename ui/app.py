@@ -301,9 +301,10 @@ def notice_line(settings: Settings, documents: Sequence[Document], medicine: str
         review = ", not all of them reviewed by a clinician"
     else:
         review = " that no clinician has reviewed"
+    about = html.escape(personalise("{medicine}", medicine))  # "this medicine" when the corpus names none
     return (
         '<p class="bq-notice-line" role="note">'
-        f"This assistant only <strong>quotes</strong> {what} about {html.escape(personalise('{medicine}', medicine))}{review}. "
+        f"This assistant only <strong>quotes</strong> {what} about {about}{review}. "
         "It is <strong>not</strong> a doctor or pharmacist and does not give medical advice. "
         + contacts_for(settings).linkify(
             f"In an emergency, call your local emergency number ({html.escape(settings.emergency_number)})."

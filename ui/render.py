@@ -129,9 +129,8 @@ def render_passage(passage: Passage) -> str:
     if passage.section:
         section = f' <span class="bq-section">· section “{text_to_html(passage.section)}”</span>'
     source = f"<strong>{text_to_html(passage.label)}</strong> <cite>{text_to_html(passage.source)}</cite>{section}"
-    unverified = "".join(
-        f'<div class="bq-unverified">{text_to_html(load_labels().unverified(reason))}</div>' for reason in passage.unverified
-    )
+    marker = load_labels().unverified
+    unverified = "".join(f'<div class="bq-unverified">{text_to_html(marker(reason))}</div>' for reason in passage.unverified)
     # A new tab, so the conversation stays where it was.
     href = html.escape(document_href(passage.doc_id, passage.start, passage.end), quote=True)
     show = (
