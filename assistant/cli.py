@@ -7,13 +7,21 @@ input), never as a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import socket
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from assistant.config import INDEX_TYPES, Settings, load_settings
-from assistant.errors import AssistantError, InvalidQuestionError, QuestionFileError
+from assistant.config import ENV_PREFIX, INDEX_TYPES, Settings, load_settings
+from assistant.errors import (
+    AssistantError,
+    InvalidQuestionError,
+    MissingDependencyError,
+    PortInUseError,
+    QuestionFileError,
+)
 from assistant.version import build_info
 
 EXIT_ERROR = 1
@@ -64,14 +72,52 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a port another program listens on, before seconds go into loading the model.
+
+    A trial bind, as the server will bind: with SO_REUSEADDR (as uvicorn sets it), so a port that only
+    has connections closing (TIME_WAIT) counts as free, and one with a listener does not.
+
+    Raises:
+        PortInUseError: another program listens on `host`:`port`.
+        AssistantError: `host` cannot be listened on at all (unknown name, not this machine's address).
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise AssistantError(
+            f"Cannot listen on {host!r} ({exc.strerror}). Set another address with --host, the "
+            f"{ENV_PREFIX}HOST variable or host in baclofen-qa.toml."
+        ) from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(
+                    f"Port {port} on {host} is already in use by another program. Stop that program, or choose "
+                    f"another port with --port, the {ENV_PREFIX}PORT variable or port in baclofen-qa.toml."
+                ) from None
+            raise AssistantError(
+                f"Cannot listen on {host}:{port} ({exc.strerror}). Choose another address or port with "
+                f"--host/--port, or the {ENV_PREFIX}HOST/{ENV_PREFIX}PORT variables."
+            ) from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from assistant.engine import Assistant
 
     settings = _settings(args, "host", "port")
+    check_port_free(settings.host, settings.port)  # before the model loads: a taken port fails at once
     try:
         from ui.app import build_app, launch_app
     except ImportError as exc:
-        raise AssistantError(f"The web chat needs Gradio 6 ({exc}): pip install 'gradio>=6,<7'") from None
+        raise MissingDependencyError(
+            f"The web chat needs Gradio 6 ({exc}). Install it with: pip install 'gradio>=6,<7'"
+        ) from None
     _progress(f"Loading the model ({settings.model}) and the index ({settings.index_dir})...")
     assistant = Assistant.load(settings, progress=_progress)
     demo = build_app(assistant, settings)
@@ -82,28 +128,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     try:
         _, url, _ = launch_app(demo, settings, documents=assistant.documents, prevent_thread_lock=True)
-    except OSError as exc:
-        if "empty port" in str(exc):  # Gradio's wording when the port is taken
-            raise AssistantError(
-                f"Port {settings.port} on {settings.host} is already in use. "
-                "Stop the other program or choose another port with --port."
-            ) from None
-        raise AssistantError(f"Could not start the web chat on {settings.host}:{settings.port}: {exc}") from None
+    except OSError as exc:  # the port was taken while the model loaded, or the address went away
+        raise AssistantError(
+            f"Could not start the web chat on {settings.host}:{settings.port} ({exc}). If another program "
+            f"took the port, choose another with --port or the {ENV_PREFIX}PORT variable."
+        ) from None
     print(f"The web chat is running on {url}  (Ctrl+C stops it)", flush=True)
     demo.block_thread()
     return 0
 
 
-LEVEL_LABELS = {"RED": "EMERGENCY", "CRISIS": "URGENT - CRISIS", "POISON": "URGENT - POISON", "AMBER": "Caution", "INFO": "Note"}
-
-
 def format_answer(answer, *, bold: bool = False) -> str:
-    """An Answer as plain text for a terminal: notices, passages with source, disclaimer."""
+    """An Answer as plain text for a terminal: notices, passages with source, disclaimer.
+
+    Banner labels and the "unverified" marker are the chat's, from wording.toml (assistant.safety.load_labels).
+    """
     import textwrap
 
+    from assistant.safety import load_labels
+
+    labels = load_labels()
     lines: list[str] = []
     for notice in answer.notices:
-        lines.append(f"[{LEVEL_LABELS.get(notice.level, notice.level)}] {notice.title}")
+        lines.append(f"[{labels.level(notice.level)}] {notice.title}")
         lines.extend(textwrap.wrap(notice.text, 96, initial_indent="  ", subsequent_indent="  "))
         lines.append("")
     if answer.message:
@@ -118,8 +165,7 @@ def format_answer(answer, *, bold: bool = False) -> str:
             text = (text[:passage.highlight_start] + "\033[1m" + text[passage.highlight_start:passage.highlight_end]
                     + "\033[0m" + text[passage.highlight_end:])
         lines.extend("   | " + line for line in text.split("\n"))
-        for reason in passage.unverified:
-            lines.append(f"   ⚠ unverified: {reason}")
+        lines.extend(f"   {labels.unverified(reason)}" for reason in passage.unverified)
         lines.append("")
     if answer.condensed_query != answer.question:
         lines.append(f"(searched for: {answer.condensed_query})")

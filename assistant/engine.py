@@ -222,6 +222,12 @@ class Assistant:
     def documents(self) -> tuple[Document, ...]:
         return tuple(self.index.documents.values())
 
+    @property
+    def medicine(self) -> str:
+        """The corpus's main medicine (default_medicine, or the one most documents are about; "" for none):
+        what the chat page names in its title, prompt and examples."""
+        return self.router.main
+
     def answer(self, question: str, history: Sequence[str] = ()) -> Answer:
         """Answer one question; `history` holds the user's earlier questions, oldest first.
 

@@ -14,6 +14,22 @@ class SettingsError(AssistantError):
     """A setting has a value that cannot work."""
 
 
+class DataFileError(SettingsError):
+    """A reviewed data file (wording.toml, vocabulary.toml, topics.toml) has an entry that cannot work.
+
+    A SettingsError, because these files are configuration a pharmacist edits; the message names the
+    file, the entry and the problem.
+    """
+
+
+class MissingDependencyError(AssistantError):
+    """A package the assistant needs is not installed; the message gives the install command."""
+
+
+class PortInUseError(AssistantError):
+    """The web chat's port is taken by another program."""
+
+
 class CorpusError(AssistantError):
     """The corpus folder is missing or unusable."""
 

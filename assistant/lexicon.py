@@ -20,6 +20,7 @@ from typing import Iterable, Sequence
 
 import Stemmer
 
+from assistant.errors import DataFileError
 from assistant.spelling import DeleteIndex, HashedDeleteIndex, edit_distance
 
 VOCABULARY_FILE = Path(__file__).with_name("vocabulary.toml")
@@ -81,15 +82,72 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: Path = VOCABULARY_FILE) -> "Vocabulary":
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        drugs = {name.lower(): cls_name for cls_name, names in data["drug_classes"].items() for name in names}
+        """Read and check vocabulary.toml (a pharmacist edits it).
+
+        Raises:
+            DataFileError: the file cannot be read, or an entry has the wrong shape; the message names the
+                file, the entry and the problem. A class given as one text instead of a list would otherwise
+                make each of its letters a medicine name.
+        """
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise DataFileError(f"Could not read the vocabulary in {path}: {exc}") from None
+        unknown = sorted(set(data) - set(_VOCABULARY_TABLES))
+        if unknown:
+            raise DataFileError(
+                f"{path.name}: unknown table(s) {', '.join(f'[{t}]' for t in unknown)}; "
+                f"known: {', '.join(f'[{t}]' for t in _VOCABULARY_TABLES)}"
+            )
+        texts = {table: _text_table(data, table, path) for table in ("lay_terms", "spelled_out", "acronyms")}
+        classes = _table(data, "drug_classes", path)
+        drugs: dict[str, str] = {}
+        for class_name, names in classes.items():
+            where = f"[drug_classes] {class_name!r}"
+            for name in _text_list(names, where, path):
+                drugs[name.lower()] = class_name
+        words_table = _table(data, "words", path)
+        if "fillers" not in words_table:
+            raise DataFileError(f"{path.name}: [words] is missing 'fillers' (a list of words)")
         return cls(
-            lay_terms={k.lower(): v for k, v in data["lay_terms"].items()},
-            spelled_out={k.lower(): v for k, v in data.get("spelled_out", {}).items()},
-            acronyms={k.lower(): v for k, v in data.get("acronyms", {}).items()},
+            lay_terms={k.lower(): v for k, v in texts["lay_terms"].items()},
+            spelled_out={k.lower(): v for k, v in texts["spelled_out"].items()},
+            acronyms={k.lower(): v for k, v in texts["acronyms"].items()},
             drug_classes=drugs,
-            fillers=frozenset(w.lower() for w in data["words"]["fillers"]),
+            fillers=frozenset(w.lower() for w in _text_list(words_table["fillers"], "[words] fillers", path)),
         )
+
+
+# The tables of vocabulary.toml; the first two and [words] must be there, the others may be left out.
+_VOCABULARY_TABLES = ("lay_terms", "spelled_out", "acronyms", "drug_classes", "words")
+_OPTIONAL_TABLES = frozenset({"spelled_out", "acronyms"})
+
+
+def _table(data: dict, name: str, path: Path) -> dict:
+    if name not in data:
+        if name in _OPTIONAL_TABLES:
+            return {}
+        raise DataFileError(f"{path.name}: the table [{name}] is missing")
+    if not isinstance(data[name], dict):
+        raise DataFileError(f"{path.name}: {name} must be a table ([{name}]), not {data[name]!r}")
+    return data[name]
+
+
+def _text_table(data: dict, name: str, path: Path) -> dict[str, str]:
+    table = _table(data, name, path)
+    for key, value in table.items():
+        if not key.strip() or not isinstance(value, str) or not value.strip():
+            raise DataFileError(f"{path.name}: [{name}] {key!r} = {value!r}: both sides must be non-empty texts")
+    return table
+
+
+def _text_list(value: object, where: str, path: Path) -> list[str]:
+    if not isinstance(value, list):
+        raise DataFileError(f"{path.name}: {where} must be a list of texts, like [\"a\", \"b\"], not {value!r}")
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise DataFileError(f"{path.name}: {where} holds {item!r}; every item must be a non-empty text")
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,7 +62,7 @@ from assistant.ingest import Corpus, corpus_fingerprints, load_corpus
 from assistant.medicines import NAMES_FILE, MedicineNames, detect_medicines, mask_names, mask_pattern
 from assistant.records import Chunk, Document
 from assistant.vector_cache import encode_with_cache, remove_stale_temporaries
-from assistant.vector_index import VectorRows, build_vector_index, configure_loaded
+from assistant.vector_index import VectorRows, build_vector_index, configure_loaded, import_faiss
 from assistant.version import build_info
 
 # 3: the manifest holds a checksum of every file of the build.
@@ -116,12 +116,7 @@ class BuildReport:
     embedded: int = 0  # of them, distinct texts the model embedded (the others: repeats or cached)
 
 
-def _faiss():
-    try:
-        import faiss
-    except ImportError:  # pragma: no cover - faiss-cpu is a dependency
-        raise IndexCorruptError("FAISS is not installed: pip install faiss-cpu") from None
-    return faiss
+_faiss = import_faiss  # one place says how to install it (assistant/vector_index.py)
 
 
 def chunk_embedding_text(chunk: Chunk, mask: re.Pattern[str] | None = None) -> str:

@@ -19,7 +19,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from assistant.embedding import Embedder, unit_vectors
-from assistant.records import Chunk
+from assistant.errors import DataFileError
+from assistant.records import Category, Chunk
 
 TOPICS_FILE = Path(__file__).with_name("topics.toml")
 # Of the topics whose gate matches, those whose nearest example is at most this much less similar
@@ -58,29 +59,72 @@ class Topic:
     citation: bool = False  # its passages are citations: they answer only questions on this topic
 
 
+_TOPIC_KEYS = ("label", "asks", "evidence", "examples", "not_examples", "emergencies", "citation")
+
+
 def load_topics(path: Path = TOPICS_FILE) -> tuple[Topic, ...]:
-    """The topics of `path`, each pattern compiled (a bad pattern names its topic)."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    topics = []
-    for name, spec in data.items():
+    """The topics of `path`, checked and with their patterns compiled.
+
+    Raises:
+        DataFileError: the file cannot be read, or a topic has a missing, unknown or wrongly typed entry or
+            a pattern that does not compile; the message names the file, the topic and the entry.
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DataFileError(f"Could not read the topics in {path}: {exc}") from None
+    return tuple(_topic(name, spec, path) for name, spec in data.items())
+
+
+def _topic(name: str, spec: object, path: Path) -> Topic:
+    where = f"{path.name}: topic [{name}]"
+    if not isinstance(spec, dict):
+        raise DataFileError(f"{where} must be a table of {', '.join(_TOPIC_KEYS)}, not {spec!r}")
+    unknown = sorted(set(spec) - set(_TOPIC_KEYS))
+    if unknown:
+        raise DataFileError(f"{where} has unknown entr{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
+                            f"known: {', '.join(_TOPIC_KEYS)}")
+
+    def text(key: str) -> str:
+        if key not in spec:
+            raise DataFileError(f"{where} is missing {key!r}")
+        value = spec[key]
+        if not isinstance(value, str) or not value.strip():
+            raise DataFileError(f"{where} {key} must be a non-empty text, not {value!r}")
+        return value
+
+    def pattern(key: str) -> re.Pattern[str]:
         try:
-            topics.append(
-                Topic(
-                    name=name,
-                    label=spec["label"],
-                    asks=re.compile(spec["asks"], re.IGNORECASE),
-                    evidence=re.compile(spec["evidence"], re.IGNORECASE),
-                    examples=tuple(spec["examples"]),
-                    not_examples=tuple(spec.get("not_examples", ())),
-                    emergencies=tuple(spec.get("emergencies", ())),
-                    citation=bool(spec.get("citation", False)),
-                )
-            )
-        except (KeyError, re.error) as exc:
-            raise ValueError(f"{path}: topic {name!r} is invalid ({exc})") from None
-        if not topics[-1].examples:
-            raise ValueError(f"{path}: topic {name!r} needs at least one example question")
-    return tuple(topics)
+            return re.compile(text(key), re.IGNORECASE)
+        except re.error as exc:
+            raise DataFileError(f"{where} {key} is not a valid regular expression: {exc}") from None
+
+    def texts(key: str, *, required: bool = False) -> tuple[str, ...]:
+        value = spec.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise DataFileError(f"{where} {key} must be a list of non-empty texts, not {value!r}")
+        if required and not value:
+            raise DataFileError(f"{where} needs at least one example question in {key}")
+        return tuple(value)
+
+    emergencies = texts("emergencies")
+    strangers = [e for e in emergencies if e not in set(Category)]
+    if strangers:
+        raise DataFileError(f"{where} emergencies names unknown safety categor{'y' if len(strangers) == 1 else 'ies'} "
+                            f"{', '.join(strangers)}; known: {', '.join(Category)}")
+    citation = spec.get("citation", False)
+    if not isinstance(citation, bool):
+        raise DataFileError(f"{where} citation must be true or false, not {citation!r}")
+    return Topic(
+        name=name,
+        label=text("label"),
+        asks=pattern("asks"),
+        evidence=pattern("evidence"),
+        examples=texts("examples", required=True),
+        not_examples=texts("not_examples"),
+        emergencies=emergencies,
+        citation=citation,
+    )
 
 
 class TopicDetector:

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from assistant.config import Settings
-from assistant.errors import IndexCorruptError
+from assistant.errors import MissingDependencyError
 
 # Cells per vector: nlist = IVF_CELLS_PER_SQRT * sqrt(n), FAISS's usual rule of thumb (4..16 * sqrt(n)).
 # 4 keeps training cheap (k-means cost grows with nlist) and cells large enough that a few dozen
@@ -61,12 +61,28 @@ class IndexChoice:
         return {key: value for key, value in asdict(self).items() if value is not None}
 
 
-def _faiss():
+# How to install the package, said where it is missing: the floor is the one in pyproject.toml.
+FAISS_INSTALL = "pip install 'faiss-cpu>=1.8'"
+
+
+def import_faiss():
+    """The faiss module; imported at the point of use so that a missing package is reported as such
+    (not as a broken index, which would send the user to rebuild it for nothing).
+
+    Raises:
+        MissingDependencyError: faiss is not installed; the message gives the install command.
+    """
     try:
         import faiss
-    except ImportError:  # pragma: no cover - faiss-cpu is a dependency
-        raise IndexCorruptError("FAISS is not installed: pip install faiss-cpu") from None
+    except ImportError:
+        raise MissingDependencyError(
+            f"The search index needs the FAISS package (faiss-cpu), which is not installed in this Python "
+            f"environment. Install it with: {FAISS_INSTALL}"
+        ) from None
     return faiss
+
+
+_faiss = import_faiss
 
 
 def ivf_cells(vectors: int) -> int:

@@ -26,6 +26,7 @@ import pytest
 from assistant.config import Settings, load_settings
 from assistant.errors import InvalidQuestionError
 from assistant.records import Answer, Document, Notice, Passage
+from assistant.safety import SafetyMessages, load_labels
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "artifacts"
@@ -42,7 +43,7 @@ DISCLAIMER = (
     "Quoted from a web article, not from official medicine information. It is not medical advice. "
     "Ask your doctor or pharmacist before starting, changing or stopping baclofen."
 )
-NOT_FOUND = "The article doesn't cover this; please ask your pharmacist or doctor."
+NOT_FOUND = load_labels().not_found  # the one copy, in assistant/safety/wording.toml
 HELP = "Ask me a question about baclofen, for example: what are the side effects?"
 
 SIDE_EFFECTS_TEXT = (
@@ -146,6 +147,8 @@ class StubAssistant:
     max_question_chars: int = 1000
     calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    medicine: str = "baclofen"  # the corpus's main medicine, as the engine's router finds it
+    messages: SafetyMessages = field(default_factory=lambda: SafetyMessages.load(Settings()))
 
     @property
     def documents(self) -> tuple[Document, ...]:

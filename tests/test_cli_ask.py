@@ -6,6 +6,8 @@ import pytest
 
 import assistant.embedding
 from assistant.cli import main
+from assistant.records import URGENT_LEVELS
+from assistant.safety import load_labels
 
 
 @pytest.fixture
@@ -39,7 +41,8 @@ def test_ask_uses_the_history_for_a_follow_up(args, capsys):
 def test_an_emergency_notice_is_printed_before_anything_else(args, capsys):
     main(["ask", "I took 10 pills of baclofen by mistake", *args])
     out = capsys.readouterr().out
-    assert out.startswith("[URGENT") or out.startswith("[EMERGENCY")
+    urgent = {load_labels().level(level) for level in URGENT_LEVELS}  # the chat's labels (wording.toml)
+    assert any(out.startswith(f"[{label}]") for label in urgent)
 
 
 @pytest.mark.parametrize("question, message", [("", "empty"), ("   ", "empty"), ("x" * 1001, "too long")])

@@ -67,7 +67,8 @@ def test_every_red_flag_cites_a_licensed_source_with_verbatim_extracts():
 
 def test_the_public_face_is_small_and_pinned():
     assert sorted(assistant.safety.__all__) == [
-        "Category", "Level", "RulebookError", "SafetyAssessment", "SafetyDetector", "SafetyMessages", "personalise",
+        "Category", "Labels", "Level", "RulebookError", "SafetyAssessment", "SafetyDetector", "SafetyMessages",
+        "load_labels", "personalise",
     ]
 
 

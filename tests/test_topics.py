@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from assistant.errors import DataFileError
 from assistant.records import Chunk
 from assistant.topics import TOPICS_FILE, TopicDetector, load_topics, shows_topic
 
@@ -35,7 +36,7 @@ def test_a_bad_pattern_names_its_topic(tmp_path):
     bad = tmp_path / "topics.toml"
     bad.write_text(TOPICS_FILE.read_text().replace("[uses]", "[uses]\nasks = '(unclosed'\n", 1).replace(
         "asks = '\\b(used for", "old_asks = '\\b(used for", 1))
-    with pytest.raises(ValueError, match="uses"):
+    with pytest.raises(DataFileError, match="uses"):
         load_topics(bad)
 
 

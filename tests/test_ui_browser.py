@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from assistant.safety import load_labels
 from tests.conftest_ui import (
     DISCLAIMER,
     SCREENSHOTS,
@@ -172,7 +173,7 @@ def test_a_full_answer_shows_banners_then_quotes_then_the_disclaimer(stub_tab):
     assert order == sorted(order)
     assert reply.locator("[role=alert]").count() == 1
     assert reply.locator("mark").count() == 1
-    assert "⚠ unverified: no WHO scheme of that name exists" in text
+    assert load_labels().unverified("no WHO scheme of that name exists") in text
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     reply.screenshot(path=str(SCREENSHOTS / "answer-all-parts.png"))
 
@@ -244,7 +245,9 @@ def test_the_clear_button_starts_a_new_conversation(stub_tab, stub_server):
 
 
 def test_an_example_question_is_asked_with_one_click(stub_tab, stub_server):
-    from ui.app import EXAMPLE_QUESTIONS
+    from ui.app import example_questions
+
+    EXAMPLE_QUESTIONS = example_questions("baclofen")  # the page of the baclofen corpus and of the stub
 
     before = len(stub_server.assistant.calls)
     stub_tab.page.get_by_role("button", name=EXAMPLE_QUESTIONS[0]).click()

@@ -25,7 +25,8 @@ from tests.conftest_ui import (
     make_answer,
     make_passage,
 )
-from ui.render import FALLBACK_NOT_FOUND, Contacts, render_answer
+from assistant.safety import load_labels
+from ui.render import Contacts, render_answer
 
 pytest_plugins = ["tests.conftest_ui"]
 
@@ -44,12 +45,12 @@ def test_an_urgent_banner_with_nothing_quoted_stands_alone_without_a_not_found_l
     answer = make_answer(passages=(), notices=(banner,), abstained=True, kind="emergency_only")
     shown = visible_text(render_answer(answer))
     assert banner.text in shown
-    assert FALLBACK_NOT_FOUND not in shown and "cover" not in shown
+    assert load_labels().not_found not in shown and "cover" not in shown
 
 
 def test_a_plain_not_found_reply_still_says_so():
     answer = make_answer(passages=(), abstained=True, kind="not_found")
-    assert FALLBACK_NOT_FOUND in visible_text(render_answer(answer))
+    assert load_labels().not_found in visible_text(render_answer(answer))
 
 
 def test_configured_numbers_are_tel_links_and_the_helpline_site_is_a_link():
@@ -83,13 +84,12 @@ def test_only_phone_numbers_become_tel_links(number, expected):
 def test_no_banner_title_repeats_its_label():
     """The label says the level in words ("EMERGENCY"); a title starting "Emergency:" read it twice."""
     from assistant.safety import SafetyMessages
-    from ui.render import LEVEL_LABELS
 
     messages = SafetyMessages.load(Settings())
     notices = [n for spec in messages.categories.values() for n in (spec.notice, spec.escalation, spec.topic) if n]
     assert len(notices) > 10
     for notice in notices:
-        label = LEVEL_LABELS[notice.level].lower()
+        label = messages.labels.level(notice.level).lower()
         assert not notice.title.lower().startswith(label), f"{notice.category}: {notice.title!r} repeats {label!r}"
 
 

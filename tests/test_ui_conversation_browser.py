@@ -18,6 +18,7 @@ import re
 import pytest
 
 from assistant.config import Settings
+from assistant.safety import load_labels
 from tests.conftest_ui import SCREENSHOTS, StubAssistant, start_server
 from tests.test_ui_browser import ANSWER, ChatPage
 
@@ -93,7 +94,9 @@ def open_chat(browser, url: str, size: dict, **context_options) -> ChatPage:
 
 
 def ask_or_click(tab: ChatPage, question: str | None) -> None:
-    from ui.app import EXAMPLE_QUESTIONS
+    from ui.app import example_questions
+
+    EXAMPLE_QUESTIONS = example_questions("baclofen")  # the page of the baclofen corpus and of the stub
 
     before = tab.answer_count()
     if question is None:
@@ -206,7 +209,9 @@ def test_on_a_phone_the_page_scrolls_once_and_quotes_use_the_width(browser, real
 
 @pytest.mark.parametrize("size_name", ["phone", "desktop"])
 def test_an_example_click_shows_its_reply_on_the_screen(browser, stub_server, size_name):
-    from ui.app import EXAMPLE_QUESTIONS
+    from ui.app import example_questions
+
+    EXAMPLE_QUESTIONS = example_questions("baclofen")  # the page of the baclofen corpus and of the stub
 
     tab = open_chat(browser, stub_server.url, SIZES[size_name])
     try:
@@ -381,7 +386,7 @@ def test_copy_answer_copies_banners_quotes_and_sources_as_plain_text(browser, st
         copied = tab.page.evaluate("navigator.clipboard.readText()")
         assert copied.startswith("EMERGENCY")
         assert "From the article:" in copied and "Common side effects of Baclofen include drowsiness" in copied
-        assert "⚠ unverified: no WHO scheme of that name exists" in copied
+        assert load_labels().unverified("no WHO scheme of that name exists") in copied
         assert "<" not in copied and "Copy answer" not in copied and "Show in document" not in copied
         snap(tab.page, f"copied-{size_name}")
     finally:

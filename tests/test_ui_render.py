@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from assistant.config import Settings
 from assistant.records import Document, Notice
+from assistant.safety import load_labels
 from assistant.serialize import answer_to_dict
 from tests.conftest_ui import (
     AMBER,
@@ -110,10 +111,11 @@ def test_a_full_answer_shows_emergency_then_cautions_then_quotes_then_disclaimer
 
 
 @pytest.mark.parametrize(
-    ("notice", "label", "role"),
-    [(RED, "EMERGENCY", "alert"), (CRISIS, "Urgent", "alert"), (POISON, "Urgent", "alert"), (AMBER, "Caution", "note")],
+    ("notice", "role"), [(RED, "alert"), (CRISIS, "alert"), (POISON, "alert"), (AMBER, "note"), (INFO, "note")]
 )
-def test_each_notice_level_is_named_in_words_and_urgent_ones_are_alerts(notice, label, role):
+def test_each_notice_level_is_named_in_words_and_urgent_ones_are_alerts(notice, role):
+    label = load_labels().level(notice.level)  # the words of wording.toml [labels], the terminal's too
+    assert label.strip()
     rendered = render_answer(make_answer(notices=(notice,)))
     assert f'<span class="bq-label">{label}</span>' in rendered
     assert f'role="{role}"' in rendered
@@ -173,9 +175,10 @@ def test_quotes_name_their_source_and_section():
 def test_unverified_reasons_are_shown_next_to_the_quote():
     passage = make_passage(unverified=("no WHO scheme of that name exists", "no study registry id"))
     text = Collected(render_answer(make_answer(passages=(passage,)))).text
-    assert "⚠ unverified: no WHO scheme of that name exists" in text
-    assert "⚠ unverified: no study registry id" in text
-    assert text.index(SIDE_EFFECTS_TEXT) < text.index("⚠ unverified") < text.index(DISCLAIMER)
+    labels = load_labels()  # the marker as wording.toml words it
+    assert labels.unverified("no WHO scheme of that name exists") in text
+    assert labels.unverified("no study registry id") in text
+    assert text.index(SIDE_EFFECTS_TEXT) < text.index(labels.unverified_label) < text.index(DISCLAIMER)
 
 
 def test_the_disclaimer_comes_after_the_quotes_and_only_the_copy_button_after_it():
@@ -394,7 +397,7 @@ def test_the_chat_shows_messages_as_html_without_markdown_or_latex():
 def test_the_page_states_what_the_assistant_is_and_is_not():
     from ui.app import notice_line
 
-    line = Collected(notice_line(Settings(emergency_number="000"), StubAssistant().documents[:1])).text
+    line = Collected(notice_line(Settings(emergency_number="000"), StubAssistant().documents[:1], "baclofen")).text
     assert line == (
         "This assistant only quotes one article about baclofen that no clinician has reviewed. "
         "It is not a doctor or pharmacist and does not give medical advice. "
@@ -406,20 +409,23 @@ def test_the_notice_line_follows_the_documents_review_status():
     from ui.app import notice_line
 
     documents = StubAssistant().documents  # one unreviewed, one reviewed
-    assert "2 documents about baclofen, not all of them reviewed" in Collected(notice_line(Settings(), documents)).text
+    line = Collected(notice_line(Settings(), documents, "baclofen")).text
+    assert "2 documents about baclofen, not all of them reviewed" in line
     reviewed = tuple(d for d in documents if d.reviewed)
-    assert "reviewed" not in Collected(notice_line(Settings(), reviewed)).text
+    assert "reviewed" not in Collected(notice_line(Settings(), reviewed, "baclofen")).text
 
 
-def test_the_sources_panel_starts_with_the_engines_long_disclaimer_when_it_has_one():
+def test_the_sources_panel_starts_with_the_engines_long_disclaimer():
+    from assistant.safety import load_labels
     from ui.app import about_panel
 
     class Messages:
+        labels = load_labels()
+
         def long_disclaimer(self, documents):
             return f"Long disclaimer about {len(documents)} document(s) {XSS_IMG}"
 
     stub = StubAssistant()
-    assert "Long disclaimer" not in about_panel(stub)
     stub.messages = Messages()
     panel = about_panel(stub)
     assert Collected(panel).text.startswith(f"About the sourcesLong disclaimer about 2 document(s) {XSS_IMG}")

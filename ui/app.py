@@ -25,7 +25,8 @@ import gradio as gr
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, InvalidQuestionError
-from assistant.records import Answer, Document
+from assistant.records import Answer, Document, Level
+from assistant.safety import Labels, SafetyMessages, load_labels, personalise
 from assistant.serialize import answer_to_dict
 from ui.document_page import document_route
 from ui.feedback import FeedbackLog
@@ -34,15 +35,9 @@ from ui.web_guard import guard_middleware
 
 log = logging.getLogger(__name__)
 
-TITLE = "Baclofen questions"
 API_NAME = "ask"
-EXAMPLE_QUESTIONS = (
-    "What are the common side effects of baclofen?",
-    "Can I stop taking baclofen suddenly?",
-    "Can I drive after taking baclofen?",
-    "Is baclofen safe if I have kidney problems?",
-    "Can baclofen interact with other medicines?",
-)
+# The page's title, prompt and example questions are wording.toml [page], filled with the corpus's main
+# medicine (`AnswersQuestions.medicine`), so that a folder about another medicine gets its own page.
 
 UI_DIR = Path(__file__).resolve().parent
 # The page's styles and its one script (scrolling, accessible names, copy, the character counter).
@@ -63,6 +58,16 @@ class AnswersQuestions(Protocol):
 
     @property
     def documents(self) -> tuple[Document, ...]: ...
+
+    @property
+    def medicine(self) -> str:
+        """The corpus's main medicine ("" when it is about none), named by the page."""
+        ...
+
+    @property
+    def messages(self) -> SafetyMessages:
+        """The wording (wording.toml) the answers use; the page shows its long disclaimer."""
+        ...
 
     def answer(self, question: str, history: Sequence[str] = ()) -> Answer: ...
 
@@ -92,11 +97,16 @@ def _display_to_text(shown: str) -> str:
 
 
 def _role(message: Any) -> str | None:
-    return message.get("role") if isinstance(message, dict) else getattr(message, "role", None)
+    """The role of a chat message: Gradio hands events dicts, and `gr.ChatMessage` records in Python."""
+    if isinstance(message, dict):
+        return message.get("role")
+    return message.role if isinstance(message, gr.ChatMessage) else None
 
 
 def _content(message: Any) -> str:
-    return _message_text(message.get("content") if isinstance(message, dict) else getattr(message, "content", ""))
+    if isinstance(message, dict):
+        return _message_text(message.get("content"))
+    return _message_text(message.content) if isinstance(message, gr.ChatMessage) else ""
 
 
 def past_questions(history: Sequence[Any] | None) -> list[str]:
@@ -272,7 +282,17 @@ def ask_json(question: str, history: Sequence[str] | None, assistant: AnswersQue
     return answer_to_dict(answer)
 
 
-def notice_line(settings: Settings, documents: Sequence[Document]) -> str:
+def page_title(medicine: str) -> str:
+    """The page's title: "Baclofen questions" for the baclofen corpus (wording.toml [page] title)."""
+    return load_labels().title(medicine)
+
+
+def example_questions(medicine: str) -> tuple[str, ...]:
+    """The example buttons' questions about `medicine` (wording.toml [page] examples)."""
+    return load_labels().examples(medicine)
+
+
+def notice_line(settings: Settings, documents: Sequence[Document], medicine: str) -> str:
     """The one line under the title: what the assistant is and is not."""
     what = "one article" if len(documents) == 1 else f"{len(documents)} documents"
     if documents and all(d.reviewed for d in documents):
@@ -281,9 +301,10 @@ def notice_line(settings: Settings, documents: Sequence[Document]) -> str:
         review = ", not all of them reviewed by a clinician"
     else:
         review = " that no clinician has reviewed"
+    about = html.escape(personalise("{medicine}", medicine))  # "this medicine" when the corpus names none
     return (
         '<p class="bq-notice-line" role="note">'
-        f"This assistant only <strong>quotes</strong> {what} about baclofen{review}. "
+        f"This assistant only <strong>quotes</strong> {what} about {about}{review}. "
         "It is <strong>not</strong> a doctor or pharmacist and does not give medical advice. "
         + contacts_for(settings).linkify(
             f"In an emergency, call your local emergency number ({html.escape(settings.emergency_number)})."
@@ -297,20 +318,21 @@ def contacts_for(settings: Settings) -> Contacts:
     return Contacts.of(settings.emergency_number, settings.poison_line, settings.crisis_line)
 
 
-ABOUT_LEGEND = (
-    "<p>Every answer is a word-for-word quotation from the documents below; nothing is written by a computer model. "
-    "The <mark>highlighted</mark> sentence is the one that best matches your question. "
-    "Banners marked <strong>EMERGENCY</strong>, <strong>Urgent</strong> or <strong>Caution</strong> are fixed safety "
-    "messages shown before the quotes. “⚠ unverified” marks claims in the article that could not be checked.</p>"
-)
+def about_legend(labels: Labels) -> str:
+    """How to read an answer; the banner labels and the "unverified" marker named as the answers show them."""
+    urgent, crisis, caution = (html.escape(labels.level(level)) for level in (Level.RED, Level.CRISIS, Level.AMBER))
+    return (
+        "<p>Every answer is a word-for-word quotation from the documents below; nothing is written by a computer "
+        "model. The <mark>highlighted</mark> sentence is the one that best matches your question. "
+        f"Banners marked <strong>{urgent}</strong>, <strong>{crisis}</strong> or <strong>{caution}</strong> are fixed "
+        f"safety messages shown before the quotes. “{html.escape(labels.unverified_label)}” marks claims in the "
+        "article that could not be checked.</p>"
+    )
 
 
 def long_disclaimer(assistant: AnswersQuestions) -> str:
-    """The engine's longer disclaimer (clinician-reviewed text in safety.toml), or "" if it has none."""
-    messages = getattr(assistant, "messages", None)
-    if messages is None or not hasattr(messages, "long_disclaimer"):
-        return ""
-    return messages.long_disclaimer(assistant.documents)
+    """The engine's longer disclaimer (clinician-reviewed text in wording.toml)."""
+    return assistant.messages.long_disclaimer(assistant.documents)
 
 
 def about_panel(assistant: AnswersQuestions) -> str:
@@ -324,7 +346,7 @@ def about_panel(assistant: AnswersQuestions) -> str:
     return (
         '<details id="bq-about"><summary>About the sources</summary>'
         + intro
-        + ABOUT_LEGEND
+        + about_legend(assistant.messages.labels)
         + render_documents(assistant.documents)
         + "</details>"
     )
@@ -423,7 +445,7 @@ def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
 
     @explain_failures
     def ask(question: str, history: list[str] | None = None) -> dict:
-        """Answer a question about baclofen by quoting the documents verbatim, with safety notices.
+        """Answer a question about the medicine by quoting the documents verbatim, with safety notices.
 
         Args:
             question: the question, at most max_question_chars (default 1000) characters.
@@ -433,8 +455,13 @@ def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
         """
         return ask_json(question, history, assistant)
 
-    with ChatBlocks(title=TITLE, analytics_enabled=False) as demo:
-        gr.HTML(f"<h1>{html.escape(TITLE)}</h1>{notice_line(settings, assistant.documents)}", elem_id="bq-header")
+    medicine = assistant.medicine
+    title = page_title(medicine)
+    examples = example_questions(medicine)
+    with ChatBlocks(title=title, analytics_enabled=False) as demo:
+        gr.HTML(
+            f"<h1>{html.escape(title)}</h1>{notice_line(settings, assistant.documents, medicine)}", elem_id="bq-header"
+        )
         saved = gr.BrowserState([], storage_key=STORAGE_KEY)
         chatbot = gr.Chatbot(
             label="Conversation",
@@ -455,7 +482,7 @@ def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
             feedback_options=("Like", "Dislike") if feedback is not None else None,
             buttons=[],  # Gradio's copy button would copy the reply's HTML; each reply has its own (chat.js)
             placeholder=(
-                "<p><strong>Ask a question about baclofen.</strong><br>"
+                f"<p><strong>{html.escape(load_labels().prompt(medicine))}</strong><br>"
                 "Answers are word-for-word quotations from the documents listed under “About the sources”. "
                 "They are not medical advice.</p>"
             ),
@@ -480,7 +507,7 @@ def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
             clear_button = gr.ClearButton([textbox, chatbot], value="Clear conversation", size="sm", elem_id="bq-clear")
         gr.HTML('<h2 class="bq-examples-title">Example questions <span>(click to ask)</span></h2>', padding=False)
         with gr.Row(elem_id="bq-examples"):
-            example_buttons = [gr.Button(question, size="sm", variant="secondary") for question in EXAMPLE_QUESTIONS]
+            example_buttons = [gr.Button(question, size="sm", variant="secondary") for question in examples]
         gr.HTML(about_panel(assistant), padding=False)
 
         # Every event that runs the assistant shares one limit, so at most concurrency_limit
@@ -490,7 +517,7 @@ def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
         # Each event that changes the conversation also hands it to `saved` (the browser's storage),
         # in the same update: a separate change event raced the next question typed.
         textbox.submit(on_submit, [textbox, chatbot], [textbox, chatbot, saved], **private, **limits)
-        for button, question in zip(example_buttons, EXAMPLE_QUESTIONS):
+        for button, question in zip(example_buttons, examples):
             button.click(_example_handler(question), [chatbot], [chatbot, saved], **private, **limits)
         again_button.click(on_ask_again, [chatbot], [chatbot, saved], **private, **limits)
         edit_button.click(on_edit, [chatbot], [textbox, chatbot, saved], **private).then(

@@ -23,21 +23,13 @@ from dataclasses import dataclass
 from typing import Iterable
 from urllib.parse import quote
 
-from assistant.records import LEVEL_ORDER, Answer, Document, Notice, Passage
+from assistant.records import LEVEL_ORDER, Answer, Document, Level, Notice, Passage
+from assistant.safety import load_labels
 from ui.document_page import document_href, web_link
 
-# The words in front of each banner, so that the level is stated in text, not only by colour.
-LEVEL_LABELS = {
-    "RED": "EMERGENCY",
-    "CRISIS": "Urgent",
-    "POISON": "Urgent",
-    "AMBER": "Caution",
-    "INFO": "Note",
-}
-UNVERIFIED_LABEL = "⚠ unverified:"
+# The banner labels, the "unverified" marker and the plain "not found" reply come from wording.toml
+# (assistant.safety.load_labels), the one copy the terminal and the tests read too.
 KINDS = ("answer", "not_found", "help", "emergency_only")
-# Shown only if the engine says "not found" without a message of its own; never under a banner.
-FALLBACK_NOT_FOUND = "The documents don't cover this; please ask your pharmacist or doctor."
 COPY_LABEL = "Copy answer"
 SHOW_IN_DOCUMENT = "Show in document"
 
@@ -94,8 +86,9 @@ def order_notices(notices: Iterable[Notice]) -> list[Notice]:
 
 
 def render_notice(notice: Notice, contacts: Contacts = Contacts()) -> str:
-    level = notice.level if notice.level in LEVEL_LABELS else "INFO"
-    label = LEVEL_LABELS[level]
+    labels = load_labels()
+    level = notice.level if notice.level in labels.levels else Level.INFO
+    label = text_to_html(labels.level(level))
     # role="alert" makes screen readers announce urgent banners as soon as they appear.
     role = ' role="alert"' if notice.urgent else ' role="note"'
     title = f'<strong class="bq-notice-title">{text_to_html(notice.title)}</strong> ' if notice.title else ""
@@ -136,9 +129,8 @@ def render_passage(passage: Passage) -> str:
     if passage.section:
         section = f' <span class="bq-section">· section “{text_to_html(passage.section)}”</span>'
     source = f"<strong>{text_to_html(passage.label)}</strong> <cite>{text_to_html(passage.source)}</cite>{section}"
-    unverified = "".join(
-        f'<div class="bq-unverified">{UNVERIFIED_LABEL} {text_to_html(reason)}</div>' for reason in passage.unverified
-    )
+    marker = load_labels().unverified
+    unverified = "".join(f'<div class="bq-unverified">{text_to_html(marker(reason))}</div>' for reason in passage.unverified)
     # A new tab, so the conversation stays where it was.
     href = html.escape(document_href(passage.doc_id, passage.start, passage.end), quote=True)
     show = (
@@ -162,7 +154,8 @@ def render_answer(answer: Answer, *, contacts: Contacts = Contacts(), full_discl
     """
     kind = answer.kind if answer.kind in KINDS else "answer"
     parts = [render_notice(notice, contacts) for notice in order_notices(answer.notices)]
-    message = answer.message or (FALLBACK_NOT_FOUND if kind == "not_found" and not answer.emergency else "")
+    # Shown only if the engine says "not found" without a message of its own; never under a banner.
+    message = answer.message or (load_labels().not_found if kind == "not_found" and not answer.emergency else "")
     if message:
         # A "not found" message can repeat the user's words ("The documents are not about <x>").
         linked = contacts.linkify(text_to_html(message), web_addresses=False)

@@ -13,15 +13,17 @@ Callers import from `assistant.safety` only; its public face is pinned by a test
 
 from assistant.records import Category, Level
 from assistant.safety.detector import SafetyAssessment, SafetyDetector
-from assistant.safety.messages import SafetyMessages, personalise
+from assistant.safety.messages import Labels, SafetyMessages, load_labels, personalise
 from assistant.safety.rulebook import RulebookError
 
 __all__ = [
     "Category",
+    "Labels",
     "Level",
     "RulebookError",
     "SafetyAssessment",
     "SafetyDetector",
     "SafetyMessages",
+    "load_labels",
     "personalise",
 ]

@@ -1,4 +1,4 @@
-"""Every safety message the user sees, from `wording.toml`.
+"""Every safety message the user sees, and the labels every surface shows the same way, from `wording.toml`.
 
 `SafetyMessages` is `wording.toml` (wording a clinician can edit) checked and formatted with the
 configured phone numbers (`Settings`): the notice of each `Category` (and its escalated forms), the
@@ -9,13 +9,15 @@ the wording can change without touching detection, and detection without touchin
 from __future__ import annotations
 
 import re
+import string
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from assistant.config import Settings
-from assistant.errors import SettingsError
+from assistant.errors import DataFileError
 from assistant.records import Category, Document, Level, Notice
 
 SAFETY_FILE = Path(__file__).with_name("wording.toml")
@@ -51,7 +53,7 @@ def _fill(template: str, values: Mapping[str, str], where: str) -> str:
     try:
         return template.format_map(_Placeholders(values))
     except KeyError as exc:
-        raise SettingsError(
+        raise DataFileError(
             f"{SAFETY_FILE.name}: {where} uses an unknown placeholder {{{exc.args[0]}}}; "
             f"known: {', '.join('{' + k + '}' for k in sorted(values))}"
         ) from None
@@ -74,8 +76,119 @@ def personalise(text: str, medicine: str = "", **values: str) -> str:
 
 def _require(table: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in table:
-        raise SettingsError(f"{SAFETY_FILE.name}: {where} is missing {key!r}")
+        raise DataFileError(f"{SAFETY_FILE.name}: {where} is missing {key!r}")
     return table[key]
+
+
+def _placeholders_in(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DataFileError(f"Could not read the wording in {path}: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """The words every surface (chat, terminal, tests) shows the same way, from wording.toml: the label of
+    each banner level, the "unverified" marker, the plain "not found" reply and the chat page's words.
+    Needs no settings, so that rendering code without them reads the one copy."""
+
+    levels: Mapping[Level, str]  # [labels] levels: "EMERGENCY", "Urgent", ...
+    unverified_marker: str  # [disclaimer] unverified_marker, with {reason}
+    not_found: str  # [replies] not_found, without placeholders
+    page_title: str  # [page] title, with {medicine}/{Medicine} to fill
+    page_prompt: str
+    page_examples: tuple[str, ...]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], path: Path = SAFETY_FILE) -> "Labels":
+        """Raises DataFileError naming the file, the entry and the problem."""
+
+        def entry(table: str, key: str) -> Any:
+            section = data.get(table)
+            if not isinstance(section, Mapping) or key not in section:
+                raise DataFileError(f"{path.name}: [{table}] is missing {key!r}")
+            return section[key]
+
+        levels = entry("labels", "levels")
+        if not isinstance(levels, Mapping):
+            raise DataFileError(f"{path.name}: [labels] levels must be a table of level = label, not {levels!r}")
+        missing = [level for level in Level if level not in levels]
+        unknown = sorted(set(levels) - set(Level))
+        if missing or unknown:
+            raise DataFileError(
+                f"{path.name}: [labels] levels must give one label for each of {', '.join(Level)}"
+                + (f"; missing {', '.join(missing)}" if missing else "")
+                + (f"; unknown {', '.join(unknown)}" if unknown else "")
+            )
+        for level in Level:
+            _template(levels[level], f"[labels] levels {level}", set(), path)
+        medicine = {"medicine", "Medicine"}
+        examples = entry("page", "examples")
+        if not isinstance(examples, list) or not examples:
+            raise DataFileError(f"{path.name}: [page] examples must be a list of example questions, not {examples!r}")
+        marker = _template(entry("disclaimer", "unverified_marker"), "[disclaimer] unverified_marker", {"reason"}, path)
+        if "{reason}" not in marker:
+            raise DataFileError(f"{path.name}: [disclaimer] unverified_marker must show the reason: {{reason}}")
+        return cls(
+            levels={level: levels[level] for level in Level},
+            unverified_marker=marker,
+            not_found=_template(entry("replies", "not_found"), "[replies] not_found", set(), path),
+            page_title=_template(entry("page", "title"), "[page] title", medicine, path),
+            page_prompt=_template(entry("page", "prompt"), "[page] prompt", medicine, path),
+            page_examples=tuple(
+                _template(example, f"[page] examples item {number}", medicine, path)
+                for number, example in enumerate(examples, start=1)
+            ),
+        )
+
+    def level(self, level: Level | str) -> str:
+        """The label of a banner level; an unknown level is shown as INFO's (never an error on screen)."""
+        return self.levels.get(level, self.levels[Level.INFO])  # type: ignore[call-overload]
+
+    @property
+    def unverified_label(self) -> str:
+        """The marker without its reason and colon, for text that explains it (the legend, the long disclaimer)."""
+        return self.unverified_marker.split("{reason}")[0].strip().rstrip(":").strip()
+
+    def unverified(self, reason: str) -> str:
+        """How a reason is shown next to a quote: [disclaimer] unverified_marker with the reason filled in."""
+        return self.unverified_marker.replace("{reason}", reason)
+
+    def title(self, medicine: str) -> str:
+        return personalise(self.page_title, medicine)
+
+    def prompt(self, medicine: str) -> str:
+        return personalise(self.page_prompt, medicine)
+
+    def examples(self, medicine: str) -> tuple[str, ...]:
+        return tuple(personalise(example, medicine) for example in self.page_examples)
+
+
+def _template(value: Any, where: str, allowed: set[str], path: Path) -> str:
+    """`value` checked as a non-empty text whose placeholders are all in `allowed`."""
+    if not isinstance(value, str) or not value.strip():
+        raise DataFileError(f"{path.name}: {where} must be a non-empty text, not {value!r}")
+    try:
+        unknown = _placeholders_in(value) - allowed
+    except ValueError as exc:  # an unmatched "{" or "}"
+        raise DataFileError(f"{path.name}: {where} is not a valid template ({exc})") from None
+    if unknown:
+        known = ", ".join("{" + k + "}" for k in sorted(allowed)) or "none"
+        raise DataFileError(
+            f"{path.name}: {where} uses {', '.join('{' + k + '}' for k in sorted(unknown))}; allowed here: {known}"
+        )
+    return value
+
+
+@lru_cache(maxsize=None)
+def load_labels(path: Path = SAFETY_FILE) -> Labels:
+    """The labels of `path` (read once per process: the file is data shipped with the code)."""
+    return Labels.from_dict(_read(path), path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,22 +202,22 @@ class SafetyMessages:
     help_reply: str
     categories: Mapping[Category, CategorySpec]
     claims: tuple[UnverifiedClaim, ...]
+    labels: Labels  # the labels and page words (level labels, unverified marker), checked with the rest
     _disclaimer: Mapping[str, str]
     _placeholders: Mapping[str, str]
 
     @classmethod
     def load(cls, settings: Settings, path: Path = SAFETY_FILE) -> "SafetyMessages":
-        """Read and check wording.toml; raises SettingsError naming the entry that is wrong."""
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"Could not read the safety messages in {path}: {exc}") from None
-        return cls.from_dict(data, settings)
+        """Read and check wording.toml; raises DataFileError (a SettingsError) naming the entry that is wrong."""
+        return cls.from_dict(_read(path), settings)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], settings: Settings) -> "SafetyMessages":
         phrases = _require(data, "phrases", "the file")
+        labels = Labels.from_dict(data)
         placeholders = {
+            # The marker's name as quotes show it, so that the long disclaimer names it in the same words.
+            "unverified_label": labels.unverified_label,
             "emergency_number_phrase": _fill(
                 _require(phrases, "emergency_number", "[phrases]"),
                 {"emergency_number": settings.emergency_number.strip()},
@@ -124,7 +237,7 @@ class SafetyMessages:
 
         def text(template: str, where: str) -> str:
             if _PHONE_LIKE.search(template):
-                raise SettingsError(
+                raise DataFileError(
                     f"{SAFETY_FILE.name}: {where} contains a phone number; use {{emergency_number_phrase}}, "
                     "{poison_phrase} or {crisis_phrase} so that every country gets its own number"
                 )
@@ -134,7 +247,7 @@ class SafetyMessages:
             try:
                 return Level(value)
             except ValueError:
-                raise SettingsError(
+                raise DataFileError(
                     f"{SAFETY_FILE.name}: {where} level {value!r} must be one of {', '.join(Level)}"
                 ) from None
 
@@ -142,7 +255,7 @@ class SafetyMessages:
         table = _require(data, "categories", "the file")
         unknown = sorted(set(table) - set(Category))
         if unknown:
-            raise SettingsError(
+            raise DataFileError(
                 f"{SAFETY_FILE.name}: unknown categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
                 f"known: {', '.join(Category)}"
             )
@@ -152,7 +265,7 @@ class SafetyMessages:
             level = level_of(_require(entry, "level", where), where)
             examples = tuple(_require(entry, "examples", where))
             if not 10 <= len(examples) <= 30:
-                raise SettingsError(f"{SAFETY_FILE.name}: {where} needs 10 to 30 examples, has {len(examples)}")
+                raise DataFileError(f"{SAFETY_FILE.name}: {where} needs 10 to 30 examples, has {len(examples)}")
             extra: dict[str, Notice | None] = {}
             for key in ("escalation", "topic"):
                 extra[key] = None
@@ -184,7 +297,7 @@ class SafetyMessages:
             try:
                 pattern = re.compile(_require(entry, "pattern", f"[[unverified]] {claim_id}"))
             except re.error as exc:
-                raise SettingsError(
+                raise DataFileError(
                     f"{SAFETY_FILE.name}: [[unverified]] {claim_id} pattern is invalid: {exc}"
                 ) from None
             reason = _require(entry, "reason", f"[[unverified]] {claim_id}")
@@ -193,7 +306,7 @@ class SafetyMessages:
         disclaimer = dict(_require(data, "disclaimer", "the file"))
         for key in ("official", "unreviewed", "advice", "crisis", "long", "short_quoted", "short_unreviewed", "short_advice"):
             if _PHONE_LIKE.search(_require(disclaimer, key, "[disclaimer]")):
-                raise SettingsError(f"{SAFETY_FILE.name}: [disclaimer] {key} contains a phone number")
+                raise DataFileError(f"{SAFETY_FILE.name}: [disclaimer] {key} contains a phone number")
         replies = _require(data, "replies", "the file")
         return cls(
             not_found=text(_require(replies, "not_found", "[replies]"), "[replies] not_found"),
@@ -203,17 +316,27 @@ class SafetyMessages:
             help_reply=text(_require(replies, "help", "[replies]"), "[replies] help"),
             categories=categories,
             claims=tuple(claims),
+            labels=labels,
             _disclaimer=disclaimer,
             _placeholders=placeholders,
         )
 
     def notice(self, category: Category, level: Level) -> Notice:
-        """The notice for `category` at `level` (its own level, or its escalation)."""
-        spec = self.categories[category]
+        """The notice for `category` at `level` (its own level, or its escalation).
+
+        Raises:
+            DataFileError: `category` has no entry in wording.toml, or none at `level`.
+        """
+        spec = self.categories.get(category)
+        if spec is None:
+            raise DataFileError(
+                f"{SAFETY_FILE.name} has no [categories.{category}], so there is no notice to show for {category!r}; "
+                f"known categories: {', '.join(Category)}"
+            )
         for notice in (spec.notice, spec.escalation, spec.topic):
             if notice is not None and notice.level == level:
                 return notice
-        raise SettingsError(
+        raise DataFileError(
             f"{SAFETY_FILE.name}: [categories.{category}] has no {level} notice, but the escalation policy "
             "(rules.toml) can show one"
         )
@@ -269,5 +392,5 @@ class SafetyMessages:
         return tuple(dict.fromkeys(c.reason for c in self.claims if c.pattern.search(passage_text)))
 
     def unverified_marker(self, reason: str) -> str:
-        """How a reason is shown next to a quote: "⚠ unverified: <reason>"."""
-        return self._disclaimer["unverified_marker"].format(reason=reason)
+        """How a reason is shown next to a quote (see `Labels.unverified`)."""
+        return self.labels.unverified(reason)
