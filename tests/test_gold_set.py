@@ -57,7 +57,7 @@ def test_ids_are_unique_and_every_question_is_in_exactly_one_split():
 
 
 def test_the_set_covers_every_kind_of_question_in_both_halves():
-    assert len(GOLD) >= 100
+    assert len(GOLD) == 218  # tests/data/README.md, "Counts (218 questions)"
     kinds = Counter((row["tags"][0], row["tags"][1]) for row in GOLD)
     for category in ("answerable", "followup", "unanswerable", "offtopic", "smalltalk", "emergency", "safety-trap"):
         assert kinds[("dev", category)] > 0 and kinds[("test", category)] > 0, category
@@ -70,4 +70,4 @@ def test_answerable_questions_have_evidence_and_others_have_none():
 
 def test_follow_ups_carry_their_history():
     follow_ups = [row for row in GOLD if "followup" in row["tags"]]
-    assert len(follow_ups) >= 10 and all(row["history"] for row in follow_ups)
+    assert len(follow_ups) == 20 and all(row["history"] for row in follow_ups)  # README: followup 20
