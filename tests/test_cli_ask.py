@@ -6,6 +6,7 @@ import pytest
 
 import assistant.embedding
 from assistant.cli import main
+from assistant.records import URGENT_LEVELS
 
 
 @pytest.fixture
@@ -37,9 +38,16 @@ def test_ask_uses_the_history_for_a_follow_up(args, capsys):
 
 
 def test_an_emergency_notice_is_printed_before_anything_else(args, capsys):
-    main(["ask", "I took 10 pills of baclofen by mistake", *args])
-    out = capsys.readouterr().out
-    assert out.startswith("[URGENT") or out.startswith("[EMERGENCY")
+    question = "I took 10 pills of baclofen by mistake"
+    main(["ask", question, "--json", *args])
+    notices = json.loads(capsys.readouterr().out)["notices"]
+    main(["ask", question, *args])
+    lines = capsys.readouterr().out.splitlines()
+    assert notices and notices[0]["level"] in URGENT_LEVELS
+    # The first line is the most urgent notice's banner, and the notices follow in the engine's order.
+    assert lines[0].startswith("[") and lines[0].endswith(f"] {notices[0]['title']}")
+    banners = [line for line in lines if line.startswith("[")]
+    assert [b.split("] ", 1)[1] for b in banners] == [n["title"] for n in notices]
 
 
 @pytest.mark.parametrize("question, message", [("", "empty"), ("   ", "empty"), ("x" * 1001, "too long")])
