@@ -21,7 +21,6 @@ import importlib.util
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ import numpy as np  # noqa: E402
 
 from assistant.config import BUNDLED_MODEL, ENCODER_BACKENDS, Settings  # noqa: E402
 from assistant.embedding import load_embedder  # noqa: E402
+from assistant.metrics import percentile  # noqa: E402  # the evaluation's, so every p50 means the same
 from assistant.store import build_chunks, read_corpus  # noqa: E402
 
 
@@ -55,10 +55,6 @@ def real_texts(count: int) -> list[str]:
 def questions() -> list[str]:
     lines = (REPO / "tests" / "data" / "gold.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line)["question"] for line in lines if line.strip()]
-
-
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.array(values), q))
 
 
 def set_threads(key: tuple[str, int]) -> None:
@@ -151,12 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     for (backend, n), results in rounds.items():
         row = {"backend": backend, "threads": n, "load_s": load_seconds[(backend, n)]}
         for metric in results[0]:
-            row[metric] = statistics.median(r[metric] for r in results)
+            row[metric] = percentile([r[metric] for r in results], 50)
         if base_key and n == 1:
             # Ratios paired within each round (the same minutes of machine load), then the median.
             base = rounds[base_key]
-            row["query_speedup"] = statistics.median(b["query_p50_ms"] / r["query_p50_ms"] for b, r in zip(base, results))
-            row["batch_speedup"] = statistics.median(r["batch_texts_per_s"] / b["batch_texts_per_s"] for b, r in zip(base, results))
+            row["query_speedup"] = percentile([b["query_p50_ms"] / r["query_p50_ms"] for b, r in zip(base, results)], 50)
+            row["batch_speedup"] = percentile([r["batch_texts_per_s"] / b["batch_texts_per_s"] for b, r in zip(base, results)], 50)
         elif base_key:  # measured in another phase: ratio of the medians
             base_row = rows[0] if rows and rows[0]["backend"] == "torch" else None
             if base_row:

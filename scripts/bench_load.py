@@ -22,7 +22,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,10 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+# The evaluation's percentile, so this script's p50 and `baclofen-qa eval`'s mean the same thing.
+from assistant.metrics import percentile  # noqa: E402
 GOLD = REPO / "tests" / "data" / "gold.jsonl"
 START_TIMEOUT_SECONDS = 600  # the first start builds the index with the real model on 2 shared cores
 REQUEST_TIMEOUT_SECONDS = 300  # a client at the back of a 200-deep queue waits for all before it
@@ -93,11 +96,6 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
-
-
 def start_server(port: int, index_dir: Path, log_path: Path) -> subprocess.Popen:
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(REPO))
     env = {k: v for k, v in env.items() if not k.startswith("BACLOFEN_QA_")}  # the benchmark's own settings only
@@ -148,7 +146,7 @@ def report_latency(label: str, outcomes: list[Outcome]) -> None:
     ms = [o.seconds * 1000 for o in outcomes]
     errors = [o for o in outcomes if o.error]
     print(
-        f"{label}: {len(outcomes)} requests, {len(errors)} errors, latency p50 {statistics.median(ms):.0f} ms, "
+        f"{label}: {len(outcomes)} requests, {len(errors)} errors, latency p50 {percentile(ms, 50):.0f} ms, "
         f"p95 {percentile(ms, 95):.0f} ms, max {max(ms):.0f} ms",
         flush=True,
     )

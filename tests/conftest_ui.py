@@ -24,7 +24,7 @@ from typing import Sequence
 import pytest
 
 from assistant.config import Settings, load_settings
-from assistant.errors import InvalidQuestionError
+from assistant.engine import validate_request
 from assistant.records import Answer, Document, Notice, Passage
 from assistant.safety import SafetyMessages, load_labels
 
@@ -142,9 +142,13 @@ def stub_answer(question: str) -> Answer:
 
 @dataclass
 class StubAssistant:
-    """Stands in for `assistant.engine.Assistant`; records the history each call received."""
+    """Stands in for `assistant.engine.Assistant`; records the history each call received.
 
-    max_question_chars: int = 1000
+    Questions are checked by the engine's own `validate_request`, so the stub refuses exactly what the
+    real assistant refuses, with the same words, and cannot drift from it.
+    """
+
+    settings: Settings = field(default_factory=Settings)
     calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     medicine: str = "baclofen"  # the corpus's main medicine, as the engine's router finds it
@@ -174,17 +178,11 @@ class StubAssistant:
         )
 
     def answer(self, question: str, history: Sequence[str] = ()) -> Answer:
-        cleaned = question.strip()
-        if not cleaned:
-            raise InvalidQuestionError("The question is empty. Type a question about the medicine.")
-        if len(cleaned) > self.max_question_chars:
-            raise InvalidQuestionError(
-                f"The question is too long ({len(cleaned)} characters; the limit is {self.max_question_chars}). "
-                "Please ask a shorter question."
-            )
+        request = validate_request(question, history, self.settings)
         with self.lock:
-            self.calls.append((cleaned, tuple(history)))
-        return stub_answer(cleaned)
+            # The history as the UI sent it (not as trimmed), so tests see what the chat passed on.
+            self.calls.append((request.text, tuple(history)))
+        return stub_answer(request.text)
 
 
 def free_port() -> int:

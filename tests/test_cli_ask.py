@@ -7,7 +7,6 @@ import pytest
 import assistant.embedding
 from assistant.cli import main
 from assistant.records import URGENT_LEVELS
-from assistant.safety import load_labels
 
 
 @pytest.fixture
@@ -39,10 +38,16 @@ def test_ask_uses_the_history_for_a_follow_up(args, capsys):
 
 
 def test_an_emergency_notice_is_printed_before_anything_else(args, capsys):
-    main(["ask", "I took 10 pills of baclofen by mistake", *args])
-    out = capsys.readouterr().out
-    urgent = {load_labels().level(level) for level in URGENT_LEVELS}  # the chat's labels (wording.toml)
-    assert any(out.startswith(f"[{label}]") for label in urgent)
+    question = "I took 10 pills of baclofen by mistake"
+    main(["ask", question, "--json", *args])
+    notices = json.loads(capsys.readouterr().out)["notices"]
+    main(["ask", question, *args])
+    lines = capsys.readouterr().out.splitlines()
+    assert notices and notices[0]["level"] in URGENT_LEVELS
+    # The first line is the most urgent notice's banner, and the notices follow in the engine's order.
+    assert lines[0].startswith("[") and lines[0].endswith(f"] {notices[0]['title']}")
+    banners = [line for line in lines if line.startswith("[")]
+    assert [b.split("] ", 1)[1] for b in banners] == [n["title"] for n in notices]
 
 
 @pytest.mark.parametrize("question, message", [("", "empty"), ("   ", "empty"), ("x" * 1001, "too long")])

@@ -30,10 +30,14 @@ class CountingEmbedder:
         self.inner = inner
         self.name = inner.name
         self.dimension = inner.dimension
-        self.calls = 0
+        self.batches: list[int] = []  # texts per call, in call order
+
+    @property
+    def calls(self) -> int:
+        return len(self.batches)
 
     def encode(self, texts, *, show_progress: bool = False):
-        self.calls += 1
+        self.batches.append(len(texts))
         return self.inner.encode(texts, show_progress=show_progress)
 
 
@@ -107,16 +111,18 @@ def test_a_paraphrase_gets_its_caution_from_similarity(model_detector):
     assert "pregnancy" in model_detector.assess("is baclofen ok during gestation").categories
 
 
-def test_example_phrases_were_encoded_once_and_a_given_query_vector_skips_the_model(
-    counting_embedder, model_detector, real_embedder
-):
-    assert counting_embedder.calls >= 1  # the examples, in one batch, when the detector was built
+def test_example_phrases_are_encoded_once_and_a_given_query_vector_skips_the_model(real_embedder):
+    counting = CountingEmbedder(real_embedder)  # its own: the module's detector has answered questions already
+    detector = SafetyDetector(Settings(), counting)
+    examples = sum(len(spec.examples) for spec in detector.messages.categories.values())
+    assert examples > 1
+    assert counting.batches == [examples]  # every example phrase, in one batch, when the detector was built
     question = "my husband is having a seizure, he's on baclofen"
-    vector = real_embedder.encode([question])[0]
-    calls = counting_embedder.calls
-    assessment = model_detector.assess(question, query_vector=vector)
-    assert counting_embedder.calls == calls
+    assessment = detector.assess(question, query_vector=real_embedder.encode([question])[0])
+    assert counting.batches == [examples]
     assert assessment.emergency
+    detector.assess(question)  # without a vector: the question, once
+    assert counting.batches == [examples, 1]
 
 
 

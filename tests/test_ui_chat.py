@@ -171,7 +171,7 @@ def test_edit_last_question_puts_it_back_in_the_box_as_typed_and_removes_its_tur
 def test_a_refusal_after_an_answer_is_a_message_of_its_own_and_never_history():
     from ui.app import chat_turn, last_question
 
-    stub = StubAssistant(max_question_chars=20)
+    stub = StubAssistant(Settings(max_question_chars=20))
     _, history = chat_turn("side effects?", [], stub)
     box, after = chat_turn("x" * 50, history, stub)
     assert box == "x" * 50 and after[:-1] == history and after[-1]["role"] == "assistant"

@@ -317,7 +317,7 @@ def test_two_conversations_never_share_history():
 def test_a_too_long_question_gets_a_friendly_reply_keeps_its_text_and_is_not_history():
     from ui.app import chat_turn
 
-    stub = StubAssistant(max_question_chars=1000)
+    stub = StubAssistant(Settings(max_question_chars=1000))
     long_question = "why " * 400
     box, history = chat_turn(long_question, [], stub)
     assert box == long_question

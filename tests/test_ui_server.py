@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AppError, AuthenticationError
 
 from assistant.config import Settings
+from assistant.errors import InvalidQuestionError
 from assistant.records import URGENT_LEVELS
 from assistant.serialize import answer_to_dict
 from tests.conftest_ui import StubAssistant, start_server
@@ -49,14 +51,15 @@ def test_the_server_listens_on_localhost_only_and_has_no_share_link(real_server)
 
 
 def test_a_question_is_answered_with_verbatim_quotes_sources_and_the_disclaimer(client, real_assistant):
-    result = ask(client, "Can I drive after taking baclofen?")
+    question = "Can I drive after taking baclofen?"
+    result = ask(client, question)
     assert result["kind"] == "answer" and not result["abstained"]
     assert result["passages"], "expected at least one quotation"
     documents = {d.doc_id: d for d in real_assistant.documents}
     for passage in result["passages"]:
         assert documents[passage["doc_id"]].text[passage["start"] : passage["end"]] == passage["text"]
         assert passage["source"] == documents[passage["doc_id"]].title
-    assert result["disclaimer"]
+    assert result["disclaimer"] == real_assistant.answer(question).disclaimer  # the engine's, whole
     assert any("driving" in p["text"] for p in result["passages"])
 
 
@@ -80,30 +83,36 @@ def test_a_follow_up_is_answered_from_the_earlier_question(client):
     assert any("Olivier Ameisen" in p["text"] for p in result["passages"])
 
 
-def test_a_question_outside_the_article_gets_the_not_found_message_and_no_quotes(client):
-    result = ask(client, "what's the weather like in paris today")
+def test_a_question_outside_the_article_gets_the_not_found_message_and_no_quotes(client, real_assistant):
+    question = "what's the weather like in paris today"
+    result = ask(client, question)
     assert result["abstained"] is True
     assert result["kind"] == "not_found"
     assert result["passages"] == []
-    assert "pharmacist" in result["message"]
-    assert result["disclaimer"]
+    direct = real_assistant.answer(question)
+    assert "pharmacist" in result["message"] and result["message"] == direct.message
+    assert result["disclaimer"] == direct.disclaimer
 
 
 @pytest.mark.parametrize(
     "question",
     ["I took 10 pills", "my husband is having a seizure, he's on baclofen", "I took my dose twice by mistake"],
 )
-def test_an_emergency_raises_an_urgent_notice_first(client, question):
+def test_an_emergency_raises_an_urgent_notice_first(client, real_assistant, question):
     result = ask(client, question)
     assert result["emergency"] is True
     assert result["notices"] and result["notices"][0]["level"] in URGENT_LEVELS
-    assert result["disclaimer"]
+    assert result["disclaimer"] == real_assistant.answer(question).disclaimer
 
 
 @pytest.mark.parametrize(("question", "message"), [("   ", "empty"), ("why " * 300, "too long")])
-def test_an_unusable_question_gets_a_clear_error(client, question, message):
-    with pytest.raises(Exception, match=message):
+def test_an_unusable_question_gets_a_clear_error(client, real_assistant, question, message):
+    with pytest.raises(InvalidQuestionError) as refused:
+        real_assistant.answer(question)
+    with pytest.raises(AppError) as raised:
         ask(client, question)
+    assert message in str(raised.value)
+    assert str(raised.value) == str(refused.value)  # the engine's own words, nothing added or lost
 
 
 def test_twenty_clients_at_once_each_get_their_own_correct_answer(real_server, real_assistant):
@@ -132,9 +141,9 @@ def test_twenty_clients_at_once_each_get_their_own_correct_answer(real_server, r
 def test_with_login_variables_set_the_server_refuses_clients_without_the_password():
     server, demo = start_server(StubAssistant(), Settings(auth_user="nurse", auth_password="s3cret"))
     try:
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             Client(server.url, verbose=False)
-        with pytest.raises(Exception):
+        with pytest.raises(ValueError, match="Could not login"):
             Client(server.url, auth=("nurse", "wrong"), verbose=False)
         client = Client(server.url, auth=("nurse", "s3cret"), verbose=False)
         assert client.predict("what are the side effects?", [], api_name="/ask")["kind"] == "answer"

@@ -286,7 +286,7 @@ FUZZ = dict(
 
 @given(question=questions, history=histories)
 @hypothesis_settings(max_examples=300, **FUZZ)
-def test_fuzzed_requests_are_answered_or_refused_within_the_budget(engine, question, history):
+def test_fuzzed_requests_are_answered_well_formed_or_refused_in_words(engine, question, history):
     check_request(engine, question, history)
 
 
