@@ -58,6 +58,8 @@ class _Prepared:
     search: str  # what is embedded for retrieval and topic detection: the subject's names masked
 
 
+WARM_UP_QUESTION = "What are the side effects?"
+
 # Shown instead of passages when a question ran out of time (Settings.answer_budget_ms).
 OVER_BUDGET_MESSAGE = (
     "Sorry, this question took too long to answer, so nothing is quoted. "
@@ -215,7 +217,8 @@ class Assistant:
 
         index = load_or_build_index(settings, model, allow_rebuild=build_if_needed, progress=progress)
         assistant = cls(settings, model(), index)
-        assistant.answer("What are the side effects?")  # pay first-query costs at start-up, not on a user
+        # Pay first-query costs at start-up, not on a user (cut to fit however short the limit is set).
+        assistant.answer(WARM_UP_QUESTION[: settings.max_question_chars])
         return assistant
 
     @property

@@ -262,3 +262,10 @@ def test_a_folder_that_cannot_take_the_example_cache_only_costs_time(tmp_path, f
     cache = ExampleVectors(fake_embedder, blocked)
     assert cache.encode(["what dose"]).shape == (1, fake_embedder.dimension)
     cache.save()  # no error: the phrases are encoded again next time
+
+
+def test_a_start_works_with_the_shortest_question_limit(toy_settings, fake_embedder):
+    """The start-up warm-up question must fit whatever max_question_chars allows (down to 1)."""
+    settings = toy_settings.replace(max_question_chars=5)
+    assistant = Assistant.load(settings, embedder=fake_embedder)
+    assert assistant.answer("dose?").question == "dose?"
