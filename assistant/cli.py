@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 from assistant.config import INDEX_TYPES, Settings, load_settings
 from assistant.errors import AssistantError, InvalidQuestionError, QuestionFileError
+from assistant.fusion import FUSION_MODES  # the retrieval modes, by name (evaluate.CONFIG_NAMES adds default, naive)
 from assistant.version import build_info
 
 EXIT_ERROR = 1
@@ -391,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluation.add_argument(
         "--compare", type=_config_names, default=["default"], metavar="CONFIGS",
-        help="comma-separated configurations to run side by side: default, dense, bm25, hybrid, naive "
+        help=f"comma-separated configurations to run side by side: default, {', '.join(FUSION_MODES)}, naive "
         "(naive = 1000/200 recursive split, same model, FAISS top-4, no abstention); the first is the main one",
     )
     evaluation.add_argument(

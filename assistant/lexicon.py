@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import Stemmer
 
@@ -269,6 +269,16 @@ class Lexicon:
             content_stems=tuple(dict.fromkeys(content)),
             drugs=tuple(drugs),
         )
+
+    def coverage(self, content: Sequence[str], stems: frozenset[int], stem_number: Mapping[str, int]) -> float:
+        """Share of a question's content (`content` stems, weighted by idf) that a text has: `stems` are the
+        text's stems as numbers (`stem_number`); -1 when the question has no content word to cover."""
+        if not content:
+            return -1.0  # nothing to cover: the fused score falls back to the embedding alone
+        idf = self.idf
+        unseen = self.max_idf  # a word no chunk has is as telling as the rarest word
+        total = sum(idf.get(s, unseen) for s in content)
+        return sum(idf.get(s, unseen) for s in content if stem_number.get(s, -1) in stems) / total
 
     def content_stems_of(self, text: str) -> list[str]:
         """Stems of a text's content words: no stop words or fillers."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.lexicon import Lexicon
+from assistant.passages import Quoter
 from assistant.retrieval import Candidate, Retriever
 from assistant.store import build_index, load_index
 from tests.conftest import write_corpus
@@ -25,7 +26,7 @@ def retriever(tmp_path, toy_settings, fake_embedder):
     settings = toy_settings.replace(corpus_dir=write_corpus(tmp_path / "docs", DOCS), index_dir=tmp_path / "ix", min_score=0.1)
     build_index(settings, fake_embedder)
     index = load_index(settings)
-    lexicon = Lexicon([f"{c.section}\n{c.text}" for c in index.chunks])
+    lexicon = Lexicon([c.search_text for c in index.chunks])
     return Retriever(index, settings, lexicon), lexicon, fake_embedder, index
 
 
@@ -34,7 +35,8 @@ def ask(retriever_parts, question, top_k=3):
     terms = lexicon.analyse(question)
     vector = embedder.encode([terms.search_text])[0]
     found = retriever.search(terms, vector)
-    return found, retriever.to_passages(retriever.select(found.candidates, top_k, 0.1), terms, vector)
+    quoter = Quoter(retriever)
+    return found, quoter.to_passages(quoter.select(found.candidates, top_k, 0.1), terms, vector)
 
 
 def test_the_passage_that_answers_ranks_first(retriever):
@@ -70,7 +72,7 @@ def test_neighbouring_chunks_of_one_section_merge_into_one_passage(retriever):
 def test_nothing_is_selected_below_the_minimum_score(retriever):
     found, _ = ask(retriever, "weather tomorrow")
     r, *_ = retriever
-    assert r.select(found.candidates, 3, min_score=0.99) == []
+    assert Quoter(r).select(found.candidates, 3, min_score=0.99) == []
 
 
 # Made-up passages that repeat each other: a sentence naming some side effects (and advice), the full
@@ -97,19 +99,19 @@ REPEATS = {
 
 @pytest.fixture
 def repeats(tmp_path, toy_settings, fake_embedder):
-    """A retriever over REPEATS and a function making a candidate of a section's chunk with a given score."""
+    """A quoter over REPEATS and a function making a candidate of a section's chunk with a given score."""
     settings = toy_settings.replace(
         corpus_dir=write_corpus(tmp_path / "docs", REPEATS), index_dir=tmp_path / "ix", min_score=0.1
     )
     build_index(settings, fake_embedder)
     index = load_index(settings)
-    retriever = Retriever(index, settings, Lexicon([f"{c.section}\n{c.text}" for c in index.chunks]))
+    retriever = Quoter(Retriever(index, settings, Lexicon([c.search_text for c in index.chunks])))
     sections = {c.section: i for i, c in enumerate(index.chunks)}
     assert set(sections) == {"Sentence", "Full list", "Short list", "Other list", "Drowsy", "Stomach", "Survey", "Trials", "Kidneys"}  # one chunk each
 
     def candidate(section: str, score: float) -> Candidate:
         first_sentence = retriever.sentence_ranges[sections[section]][0]  # the one that "made it match"
-        return Candidate(sections[section], score, score, first_sentence, 0.0, 0.0, score)
+        return Candidate(sections[section], score, score, first_sentence, 0.0, 0.0, score, index.chunks[sections[section]])
 
     return retriever, candidate, index
 

@@ -19,13 +19,13 @@ import inspect
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 import gradio as gr
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, InvalidQuestionError
-from assistant.records import Answer, Document
+from assistant.records import Answer, AnswersQuestions, Document
 from assistant.serialize import answer_to_dict
 from ui.document_page import document_route
 from ui.feedback import FeedbackLog
@@ -56,15 +56,6 @@ FONT_STACK = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "
 # is stored on the server. The most recent messages are kept.
 STORAGE_KEY = "baclofen-qa-conversation"
 MAX_SAVED_MESSAGES = 200
-
-
-class AnswersQuestions(Protocol):
-    """What the chat needs from `assistant.engine.Assistant`."""
-
-    @property
-    def documents(self) -> tuple[Document, ...]: ...
-
-    def answer(self, question: str, history: Sequence[str] = ()) -> Answer: ...
 
 
 @dataclass(frozen=True, slots=True)

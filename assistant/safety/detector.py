@@ -13,7 +13,7 @@ Then the escalation policy and the quiet rules (rules.toml) give the notices in 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -82,10 +82,17 @@ class SafetyAssessment:
     categories: frozenset[Category]  # every detected category, e.g. {overdose, withdrawal}
     suppress_passages: bool  # True for self-harm/CRISIS: the answer must quote nothing
     red_flags: tuple[str, ...] = ()  # ids of the red-flag concepts happening now (red_flags.toml)
+    # A greeting, thanks or "what can you do?" with no notice: answered with the help reply, nothing searched.
+    small_talk: bool = False
 
     @property
     def levels(self) -> tuple[Level, ...]:
         return tuple(n.level for n in self.notices)
+
+    @property
+    def urgent_categories(self) -> tuple[Category, ...]:
+        """The categories of the urgent notices (RED, CRISIS, POISON), in display order."""
+        return tuple(n.category for n in self.notices if n.urgent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +249,10 @@ class SafetyDetector:
             categories -= self._vetoable
             signals -= self._vetoable_signals
             red_flags = ()
-        return self._assessment(frozenset(categories), frozenset(signals), red_flags)
+        assessment = self._assessment(frozenset(categories), frozenset(signals), red_flags)
+        if not assessment.notices and self.is_small_talk(question):
+            return replace(assessment, small_talk=True)
+        return assessment
 
     def _model_reads_emergency(self, reading: Reading, categories: set[Category]) -> bool:
         """Whether the triage model reads an emergency the lists found no urgent notice for: the whole
@@ -325,5 +335,5 @@ class SafetyDetector:
         text = self.normalise(question)
         if not text or len(text.split()) > self.rulebook.small_talk_max_words:
             return False
-        # The caller also checks that the assessment has no notice (engine.py): the rules run once.
+        # `assess` also checks that the question needs no notice (then it is not small talk).
         return bool(self.rulebook.frame("SMALL_TALK").match(text))
