@@ -242,7 +242,7 @@ class Assistant:
         condensed = condense_query(text, history, self.lexicon)
         route = self.router.route(text, history)
         masked = mask_names(condensed, route.mask)
-        terms = self.lexicon.analyse(masked)
+        terms = self.lexicon.terms_of(masked)
         return _Prepared(text, history, condensed, route, terms, terms.search_text or masked)
 
     def _answer_one(self, prepared: _Prepared, vectors: dict[str, np.ndarray], shared_ms: float) -> Answer:

@@ -43,7 +43,7 @@ def spelling_depth(word: str) -> int:
     return 2 if len(word) >= 6 else 1
 
 
-def normalise(text: str) -> str:
+def fold_for_matching(text: str) -> str:
     """Lower case with typographic quotes and dashes folded, for matching only (never for display)."""
     return (
         text.lower()
@@ -58,7 +58,7 @@ def normalise(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    return WORD_RE.findall(normalise(text))
+    return WORD_RE.findall(fold_for_matching(text))
 
 
 @dataclass(frozen=True)
@@ -225,7 +225,9 @@ class Lexicon:
                 best, best_key = candidate, key
         return best
 
-    def analyse(self, question: str) -> QueryTerms:
+    def terms_of(self, question: str) -> QueryTerms:
+        """What the retriever compares a question by: its corrected words, content stems (lay terms and
+        drug classes expanded into the documents' words), word pairs and drug mentions."""
         spelled = self.vocabulary.spelled_out
         tokens = [self.correct(w) for t in words(question) for w in spelled.get(t, t).split()]
         expansions: list[str] = [

@@ -32,7 +32,7 @@ def retriever(tmp_path, toy_settings, fake_embedder):
 
 def ask(retriever_parts, question, top_k=3):
     retriever, lexicon, embedder, _ = retriever_parts
-    terms = lexicon.analyse(question)
+    terms = lexicon.terms_of(question)
     vector = embedder.encode([terms.search_text])[0]
     found = retriever.search(terms, vector)
     quoter = Quoter(retriever)

@@ -23,7 +23,7 @@ from assistant.config import Settings
 from assistant.embedding import Embedder, unit_vectors
 from assistant.lexicon import Vocabulary
 from assistant.records import URGENT_LEVELS, Category, Level, Notice
-from assistant.safety.analysis import RuleAnalysis, analyse, levels
+from assistant.safety.analysis import RuleAnalysis, apply_rules, levels
 from assistant.safety.messages import SafetyMessages
 from assistant.safety.rulebook import Rulebook
 from assistant.safety.text import Normaliser
@@ -182,7 +182,7 @@ class SafetyDetector:
         text = self.normalise(question)
         mentioned = self.rulebook.frame("MEDICINE_MENTIONED")
         medicine_mentioned = bool(mentioned.search(text)) or any(mentioned.search(self.normalise(t)) for t in history[-5:])
-        rules = analyse(self.rulebook, text, medicine_mentioned=medicine_mentioned)
+        rules = apply_rules(self.rulebook, text, medicine_mentioned=medicine_mentioned)
         raw_sentences = self.red_flags.sentences(question) or [question]
         sentences = [self.normalise(s) for s in raw_sentences]
         resolved = self.red_flags.resolved_from(sentences)
@@ -219,7 +219,7 @@ class SafetyDetector:
             len(sentences) > 1 and any(owners & categories for owners, _ in self._topic_only.values())
         )
         mentioned = self.rulebook.frame("MEDICINE_MENTIONED").search(reading.normalised) is not None
-        by_sentence = [analyse(self.rulebook, s, medicine_mentioned=mentioned) for s in sentences] if needs_sentences else []
+        by_sentence = [apply_rules(self.rulebook, s, medicine_mentioned=mentioned) for s in sentences] if needs_sentences else []
         signals |= self._topic_only_by_sentence(reading, by_sentence)
         for category in self._framed_away(categories, reading, by_sentence):
             replacement = self.rulebook.framed_away[category]
