@@ -25,7 +25,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import bm25s  # imported with the module, not in the first build: it brings scipy (0.5-1.5 s here)
 import numpy as np
@@ -103,7 +103,7 @@ def compute_chunk_terms(chunks: Sequence[Chunk], sentence_texts: Sequence[Sequen
     are chunk i's sentences), exactly as the retriever reads them from a question's side."""
     numbers: dict[str, int] = {}
 
-    def numbered(stems) -> list[int]:
+    def numbered(stems: Iterable[str]) -> list[int]:
         return [numbers.setdefault(s, len(numbers)) for s in stems]
 
     chunk_stems, text_stems, chunk_phrases = [], [], []

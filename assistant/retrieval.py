@@ -83,13 +83,16 @@ class _Scope:
     sentence_selector: object | None
 
 
-def _selector(ids: np.ndarray):
+def _selector(ids: np.ndarray) -> object:
+    """A faiss.IDSelectorBatch admitting the rows `ids` (faiss ships no type hints, hence `object`)."""
     import faiss
 
     return faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
 
 
-def _search(index, vector: np.ndarray, k: int, selector, selected: int) -> tuple[np.ndarray, np.ndarray]:
+def _search(
+    index: object, vector: np.ndarray, k: int, selector: object | None, selected: int
+) -> tuple[np.ndarray, np.ndarray]:
     """FAISS search for one unit vector, limited to the `selected` rows `selector` admits (all when None)."""
     if k <= 0:
         return np.zeros((1, 0), np.float32), np.zeros((1, 0), np.int64)
