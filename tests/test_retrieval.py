@@ -105,15 +105,15 @@ def repeats(tmp_path, toy_settings, fake_embedder):
     )
     build_index(settings, fake_embedder)
     index = load_index(settings)
-    retriever = Quoter(Retriever(index, settings, Lexicon([c.search_text for c in index.chunks])))
+    quoter = Quoter(Retriever(index, settings, Lexicon([c.search_text for c in index.chunks])))
     sections = {c.section: i for i, c in enumerate(index.chunks)}
     assert set(sections) == {"Sentence", "Full list", "Short list", "Other list", "Drowsy", "Stomach", "Survey", "Trials", "Kidneys"}  # one chunk each
 
     def candidate(section: str, score: float) -> Candidate:
-        first_sentence = retriever.sentence_ranges[sections[section]][0]  # the one that "made it match"
+        first_sentence = quoter.sentence_ranges[sections[section]][0]  # the one that "made it match"
         return Candidate(sections[section], score, score, first_sentence, 0.0, 0.0, score, index.chunks[sections[section]])
 
-    return retriever, candidate, index
+    return quoter, candidate, index
 
 
 def sections_of(repeats, chosen):
@@ -122,27 +122,27 @@ def sections_of(repeats, chosen):
 
 
 def test_a_later_passage_saying_more_takes_the_place_of_the_one_it_repeats(repeats):
-    retriever, candidate, _ = repeats
+    quoter, candidate, _ = repeats
     ranked = [candidate("Sentence", 0.90), candidate("Kidneys", 0.89), candidate("Full list", 0.88)]
-    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
+    assert sections_of(repeats, quoter.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
 
 
 def test_a_fuller_repeat_is_found_even_after_top_k_passages_are_chosen(repeats):
-    retriever, candidate, _ = repeats
+    quoter, candidate, _ = repeats
     ranked = [candidate("Sentence", 0.90), candidate("Kidneys", 0.89), candidate("Full list", 0.88)]
-    assert sections_of(repeats, retriever.select(ranked, 2, 0.1)) == ["Full list", "Kidneys"]
+    assert sections_of(repeats, quoter.select(ranked, 2, 0.1)) == ["Full list", "Kidneys"]
 
 
 def test_a_passage_that_replaced_another_can_be_replaced_by_a_still_fuller_one(repeats):
-    retriever, candidate, _ = repeats
+    quoter, candidate, _ = repeats
     ranked = [candidate("Short list", 0.90), candidate("Kidneys", 0.89), candidate("Sentence", 0.88), candidate("Full list", 0.87)]
-    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
+    assert sections_of(repeats, quoter.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
 
 
 def test_one_fuller_passage_replaces_every_chosen_passage_it_repeats_in_the_place_of_the_first(repeats):
-    retriever, candidate, _ = repeats
+    quoter, candidate, _ = repeats
     ranked = [candidate("Drowsy", 0.90), candidate("Kidneys", 0.89), candidate("Stomach", 0.88), candidate("Full list", 0.87)]
-    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
+    assert sections_of(repeats, quoter.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
 
 
 @pytest.mark.parametrize(
@@ -156,19 +156,19 @@ def test_one_fuller_passage_replaces_every_chosen_passage_it_repeats_in_the_plac
     ],
 )
 def test_a_later_repeat_that_says_no_more_is_dropped_and_the_first_keeps_its_place(repeats, first, later):
-    retriever, candidate, _ = repeats
+    quoter, candidate, _ = repeats
     ranked = [candidate(first, 0.90), candidate("Kidneys", 0.89), candidate(later, 0.88)]
-    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == [first, "Kidneys"]
+    assert sections_of(repeats, quoter.select(ranked, 3, 0.1)) == [first, "Kidneys"]
 
 
 def test_a_fuller_repeat_below_the_secondary_margin_replaces_nothing(repeats):
-    retriever, candidate, _ = repeats
-    low = 0.90 - retriever.settings.secondary_margin - 0.05
+    quoter, candidate, _ = repeats
+    low = 0.90 - quoter.settings.secondary_margin - 0.05
     ranked = [candidate("Sentence", 0.90), candidate("Kidneys", 0.89), candidate("Full list", low)]
-    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == ["Sentence", "Kidneys"]
+    assert sections_of(repeats, quoter.select(ranked, 3, 0.1)) == ["Sentence", "Kidneys"]
 
 
 def test_a_passage_without_the_number_of_a_chosen_one_does_not_replace_it(repeats):
-    retriever, candidate, _ = repeats
+    quoter, candidate, _ = repeats
     ranked = [candidate("Survey", 0.90), candidate("Kidneys", 0.89), candidate("Trials", 0.88)]
-    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == ["Survey", "Kidneys"]
+    assert sections_of(repeats, quoter.select(ranked, 3, 0.1)) == ["Survey", "Kidneys"]
