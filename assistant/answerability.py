@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
+from typing import Sequence
 
+from assistant.partners import Partner
 from assistant.records import Chunk
 from assistant.retrieval import Candidate
 from assistant.topics import Topic, TopicReading, shows_topic
@@ -44,14 +45,6 @@ EVIDENCE_DEPTH = 10
 
 
 @dataclass(frozen=True, slots=True)
-class Partner:
-    """Another medicine (or alcohol) the question wants to take together with the subject."""
-
-    name: str  # as the person wrote it, corrected ("oxycodone", "benadryl")
-    terms: tuple[str, ...]  # words a passage may use for it: names, ingredients, brands, class
-
-
-@dataclass(frozen=True, slots=True)
 class Decision:
     """Whether to quote, and the candidates in the order to quote them."""
 
@@ -65,7 +58,6 @@ class Decision:
 def decide(
     question: str,
     candidates: Sequence[Candidate],
-    chunk: Callable[[int], Chunk],
     *,
     min_score: float,
     topics: TopicReading = TopicReading(),
@@ -75,10 +67,9 @@ def decide(
     topic_bonus: float = 0.1,
     margin: float = 0.1,
 ) -> Decision:
-    """Decide for `question` (condensed, typo-corrected) given its ranked candidates.
+    """Decide for `question` (condensed, typo-corrected) given its ranked candidates (`Retriever.rank`).
 
     Args:
-        chunk: the chunk behind a candidate's `chunk_index`.
         topics: the question's topics, most likely first, and whether a missing one means "not covered"
             (TopicDetector.detect).
         partners: other medicines it asks to combine with the subject.
@@ -90,7 +81,7 @@ def decide(
     ranked = list(candidates)
     for citation in citations:
         if citation not in topics.topics:
-            cited = [c for c in ranked if shows_topic(citation, chunk(c.chunk_index))]
+            cited = [c for c in ranked if shows_topic(citation, c.chunk)]
             ranked = _first([c for c in ranked if c not in cited], ranked)
 
     if topics.topics and not partners:
@@ -100,7 +91,7 @@ def decide(
             return Decision(False, tuple(ranked), f"no document about the medicine shows the topic {first.name}", topic=first)
         # The model read the question as on these topics: passages that show one get a bonus (the
         # caller adds the scope's passages on the topic to the candidates, however they scored).
-        showing = {c.chunk_index for c in ranked if any(shows_topic(t, chunk(c.chunk_index)) for t in topics.topics)}
+        showing = {c.chunk_index for c in ranked if any(shows_topic(t, c.chunk) for t in topics.topics)}
         boosted = [replace(c, score=c.score + topic_bonus) if c.chunk_index in showing else c for c in ranked]
         ranked = _first(
             [c for c in boosted if c.chunk_index in showing and c.score >= min_score],
@@ -115,14 +106,14 @@ def decide(
     pool = [c for c in ranked if c.score >= min_score]
 
     for partner in partners:
-        naming = [c for c in pool if names_any(partner.terms, chunk(c.chunk_index))]
+        naming = [c for c in pool if names_partner(partner, c.chunk)]
         if not naming:
             return Decision(False, tuple(ranked), f"no passage names {partner.name}", partner=partner.name)
         ranked = _first(naming, ranked)
         pool = _first([c for c in naming if c in pool], pool)
 
-    if AMOUNT_QUESTION.search(question) and not NUMBER.search(chunk(ranked[0].chunk_index).text):
-        numbered = [c for c in pool[:EVIDENCE_DEPTH] if NUMBER.search(chunk(c.chunk_index).text) and c.score >= ranked[0].score - margin]
+    if AMOUNT_QUESTION.search(question) and not NUMBER.search(ranked[0].chunk.text):
+        numbered = [c for c in pool[:EVIDENCE_DEPTH] if NUMBER.search(c.chunk.text) and c.score >= ranked[0].score - margin]
         if not numbered:
             return Decision(False, tuple(ranked), "asks for an amount or time, and no close passage gives one")
         ranked = _first(numbered[:1], ranked)
@@ -135,26 +126,6 @@ def _first(preferred: Sequence[Candidate], ranked: Sequence[Candidate]) -> list[
     return [c for c in ranked if c.chunk_index in chosen] + [c for c in ranked if c.chunk_index not in chosen]
 
 
-def naming_pattern(terms: Sequence[str]) -> re.Pattern[str]:
-    """Any of `terms` as a whole word (a plural "s" or "es" allowed), for lower-cased text."""
-    alternatives = "|".join(re.escape(t) for t in sorted({t for t in terms if t}, key=len, reverse=True)) or "(?!x)x"
-    return re.compile(rf"(?<![\w-])(?:{alternatives})(?:e?s)?(?![\w-])")
-
-
-def searchable_text(chunk: Chunk) -> str:
-    """A passage's section heading and text, lower-cased, as partner names are looked for in it."""
-    return f"{chunk.section} {chunk.text}".lower()
-
-
-def names_any(terms: Sequence[str], chunk: Chunk) -> bool:
-    """Does the passage (or its section heading) name any of `terms` (a plural "s" or "es" allowed)?"""
-    return naming_pattern(terms).search(searchable_text(chunk)) is not None
-
-
-def partner_terms(name: str, *, ingredients: Sequence[str] = (), aliases: Sequence[str] = (), drug_class: str = "") -> tuple[str, ...]:
-    """The words a passage may use for a partner medicine: its names, ingredients, brands and class
-    (a class both as written, "opioids", and singular, "opioid")."""
-    words = [name, *ingredients, *aliases]
-    if drug_class:
-        words += [drug_class, drug_class.rstrip("s")]
-    return tuple(dict.fromkeys(w.lower() for w in words if w))
+def names_partner(partner: Partner, chunk: Chunk) -> bool:
+    """Does the passage (or its section heading) name the partner (a plural "s" or "es" allowed)?"""
+    return partner.named_in(chunk.search_text.lower())

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from assistant.config import Settings
-from assistant.embedding import Embedder
-from assistant.records import Answer, Chunk, Document, Passage
+from assistant.embedding import Embedder, unit_vectors
+from assistant.records import Answer, Chunk, Document, Passage, Question
 from assistant.store import make_faiss_index
-
-if TYPE_CHECKING:
-    from assistant.engine import Question
 
 SEPARATORS = ("\n\n", "\n", " ", "")
 CHUNK_SIZE = 1000
@@ -113,14 +110,14 @@ class NaiveBaseline:
     ) -> None:
         self.embedder = embedder
         self.top_k = top_k
-        self.documents = {d.doc_id: d for d in documents}
+        self._by_id = {d.doc_id: d for d in documents}
         self.chunks = [
             Chunk(f"{d.doc_id}#{n}", d.doc_id, d.text[s:e], s, e, section="", kind="text")
             for d in documents
             for n, (s, e) in enumerate(split_recursive(d.text))
         ]
-        vectors = embedder.encode([c.text for c in self.chunks])
-        self.index = make_faiss_index(_normalise(vectors), settings.replace(index_type="flat"))
+        vectors = embedder.encode([c.search_text for c in self.chunks])
+        self.index = make_faiss_index(unit_vectors(vectors), settings.replace(index_type="flat"))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -134,10 +131,18 @@ class NaiveBaseline:
             "chunks": len(self.chunks),
         }
 
+    @property
+    def documents(self) -> tuple[Document, ...]:
+        return tuple(self._by_id.values())
+
+    def answer(self, question: str, history: Sequence[str] = ()) -> Answer:
+        """One question (the history is ignored)."""
+        return self.answer_batch([Question(question, tuple(history))])[0]
+
     def answer_batch(self, questions: Sequence[Question]) -> list[Answer]:
         texts = [q.text.strip() for q in questions]  # history ignored: the naive pipeline has no memory
         started = time.perf_counter()
-        vectors = _normalise(self.embedder.encode(texts))
+        vectors = unit_vectors(self.embedder.encode(texts))
         embed_ms = (time.perf_counter() - started) * 1000 / max(1, len(texts))
         return [self._answer_one(text, vector, embed_ms) for text, vector in zip(texts, vectors)]
 
@@ -148,7 +153,7 @@ class NaiveBaseline:
             Passage(
                 text=chunk.text,
                 doc_id=chunk.doc_id,
-                source=self.documents[chunk.doc_id].title,
+                source=self._by_id[chunk.doc_id].title,
                 section="",
                 start=chunk.start,
                 end=chunk.end,
@@ -173,9 +178,3 @@ class NaiveBaseline:
             timings_ms={"embed": embed_ms, "retrieve": retrieve_ms, "total": embed_ms + retrieve_ms},
         )
 
-
-def _normalise(vectors: np.ndarray) -> np.ndarray:
-    # Inner product equals cosine only on unit vectors.
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.ascontiguousarray(vectors / np.where(norms == 0, 1, norms))

@@ -27,7 +27,7 @@ import numpy as np
 
 from assistant.chunking import chunk_text
 from assistant.config import Settings
-from assistant.embedding import Embedder
+from assistant.embedding import Embedder, unit_vectors
 from assistant.errors import BenchError
 from assistant.metrics import percentile
 from assistant.vector_index import build_vector_index, search
@@ -112,7 +112,7 @@ def synthetic_corpus(real: np.ndarray, size: int, rng: np.random.Generator) -> n
         stop = min(size, start + 100_000)
         parents = real[rng.integers(0, len(real), stop - start)]
         block = parents + rng.standard_normal(parents.shape, dtype=np.float32) * (spread * scale)
-        out[start:stop] = block / np.linalg.norm(block, axis=1, keepdims=True)
+        out[start:stop] = unit_vectors(block)
     return out
 
 

@@ -22,6 +22,12 @@ from dataclasses import dataclass
 
 from assistant.records import Block, Chunk
 
+# The version of what this module produces (blocks, sections, chunk boundaries, sentence spans) and of
+# what is searched for a chunk (`Chunk.search_text`): an index built by another version is rebuilt
+# (store.py writes it into the manifest). Bump it with any change to either; then record the new
+# digest in tests/data/chunker_digest.json (tests/reliability/test_engine.py fails until both agree).
+CHUNKER_VERSION = 4
+
 BULLET_RE = re.compile(r"[ \t]*(?:[•·◦▪●○■□‣⁃\-*+–]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])[ \t\u00a0]+\S")
 NUMBERED_HEADING_RE = re.compile(r"\d{1,3}(?:\.\d{1,3})*\.?[ \t\u00a0]+(?=\S)")
 MARKDOWN_HEADING_RE = re.compile(r"#{1,6}[ \t]+\S")

@@ -22,6 +22,7 @@ from assistant.errors import (
     PortInUseError,
     QuestionFileError,
 )
+from assistant.fusion import FUSION_MODES  # the retrieval modes, by name (evaluate.CONFIG_NAMES adds default, naive)
 from assistant.version import build_info
 
 EXIT_ERROR = 1
@@ -437,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluation.add_argument(
         "--compare", type=_config_names, default=["default"], metavar="CONFIGS",
-        help="comma-separated configurations to run side by side: default, dense, bm25, hybrid, naive "
+        help=f"comma-separated configurations to run side by side: default, {', '.join(FUSION_MODES)}, naive "
         "(naive = 1000/200 recursive split, same model, FAISS top-4, no abstention); the first is the main one",
     )
     evaluation.add_argument(

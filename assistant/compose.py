@@ -41,7 +41,6 @@ def compose_answer(
     safety: SafetyAssessment,
     messages: SafetyMessages,
     documents: Sequence[Document],
-    small_talk: bool = False,
     reason: str = "",
     not_found: NotFound = NotFound(),
     top_score: float = 0.0,
@@ -55,7 +54,7 @@ def compose_answer(
     if safety.suppress_passages:
         passages, kind, message = (), "emergency_only", ""
         reason = reason or "crisis: nothing is quoted"
-    elif small_talk:
+    elif safety.small_talk:
         passages, kind, message = (), "help", messages.help_reply
         reason = "greeting or question about the assistant"
     elif not passages and safety.emergency:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from assistant.errors import SettingsError
+from assistant.fusion import FUSION_MODES
 
 ENV_PREFIX = "BACLOFEN_QA_"
 CONFIG_FILE_ENV = "BACLOFEN_QA_CONFIG"
@@ -34,7 +35,6 @@ INDEX_TYPES = ("auto", "flat", "ivf", "hnsw")
 # How the embedding model runs (assistant/embedding.py `load_embedder`): PyTorch, or the model exported
 # once to ONNX and run by ONNX Runtime (fp32, or int8-quantised weights) or by OpenVINO.
 ENCODER_BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
-RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ class Settings:
     hnsw_ef_search: int = 128
 
     # Retrieval and answers.
-    retrieval: str = "hybrid"
+    retrieval: str = "hybrid"  # how the signals are fused into one score: a name of fusion.FUSION_MODES
     top_k: int = 3
     candidates: int = 30  # how many chunks each retriever proposes before fusion
     # Abstain when the best passage scores below this. None ("auto"): the threshold `baclofen-qa
@@ -183,8 +183,8 @@ class Settings:
             problems.append(f"ivf_nprobe ({self.ivf_nprobe}) must be between 1 and 65536")
         if not 1 <= self.faiss_threads <= 256:
             problems.append(f"faiss_threads ({self.faiss_threads}) must be between 1 and 256")
-        if self.retrieval not in RETRIEVAL_MODES:
-            problems.append(f"retrieval ({self.retrieval!r}) must be one of {', '.join(RETRIEVAL_MODES)}")
+        if self.retrieval not in FUSION_MODES:
+            problems.append(f"retrieval ({self.retrieval!r}) must be one of {', '.join(FUSION_MODES)}")
         if not 1 <= self.top_k <= 20:
             problems.append(f"top_k ({self.top_k}) must be between 1 and 20")
         if self.candidates < self.top_k:

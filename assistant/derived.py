@@ -25,7 +25,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import bm25s  # imported with the module, not in the first build: it brings scipy (0.5-1.5 s here)
 import numpy as np
@@ -103,13 +103,13 @@ def compute_chunk_terms(chunks: Sequence[Chunk], sentence_texts: Sequence[Sequen
     are chunk i's sentences), exactly as the retriever reads them from a question's side."""
     numbers: dict[str, int] = {}
 
-    def numbered(stems) -> list[int]:
+    def numbered(stems: Iterable[str]) -> list[int]:
         return [numbers.setdefault(s, len(numbers)) for s in stems]
 
     chunk_stems, text_stems, chunk_phrases = [], [], []
     sentence_stems, sentence_content, sentence_words = [], [], []
     for chunk, sentences in zip(chunks, sentence_texts, strict=True):
-        whole = f"{chunk.section} {chunk.text}"
+        whole = chunk.search_text
         chunk_stems.append(sorted(set(numbered(lexicon.stems(words(whole))))))
         text_stems.append(sorted(set(numbered(lexicon.content_stems_of(chunk.text)))))
         chunk_phrases.append(sorted({phrase_code(*numbered(pair)) for pair in lexicon.phrases_of(whole)}))
@@ -156,11 +156,6 @@ class Derived:
         return compute_topic_coverage(topics, chunks)
 
 
-def bm25_text(chunk: Chunk) -> str:
-    """What BM25 indexes for a chunk: its section heading and text."""
-    return f"{chunk.section}\n{chunk.text}"
-
-
 def topics_file_version() -> str:
     try:
         return hashlib.sha256(TOPICS_FILE.read_bytes()).hexdigest()[:16]
@@ -186,7 +181,7 @@ def compute_bm25(texts: Sequence[str]) -> Bm25Data:
 
 def compute_derived(chunks: Sequence[Chunk], sentence_texts: Sequence[Sequence[str]]) -> Derived:
     """Everything start-up needs from the chunks; `sentence_texts[i]` are the texts of chunk i's sentences."""
-    texts = [bm25_text(c) for c in chunks]
+    texts = [c.search_text for c in chunks]  # BM25 and the corpus's word counts: heading and text
     corpus = CorpusWords.count(texts)
     terms = compute_chunk_terms(chunks, sentence_texts, Lexicon((), corpus=corpus))
     topics = load_topics()

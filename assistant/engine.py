@@ -1,10 +1,13 @@
 """The Assistant: loaded once (model, index, settings), answers questions with verbatim passages.
 
-Per question, data flows one way:
+Per question, data flows one way, and no step goes back to a module an earlier step left:
 condense it with the conversation so far (conversation.py) -> resolve its medicine and the
 documents about it (routing.py) -> understand its words (lexicon.py) -> one batch of embeddings ->
-safety assessment (safety/) -> its topic (topics.py) -> hybrid retrieval in those documents
-(retrieval.py) -> do the passages answer it? (answerability.py) -> compose the Answer (compose.py).
+safety assessment (safety/; small talk and emergencies are its typed fields) -> its topics
+(topics.py) -> the medicines it asks to combine (partners.py) -> rank: hybrid retrieval in those
+documents (retrieval.py) -> judge: do the ranked passages answer it? (answerability.py) -> passages:
+which to quote (passages.py) -> compose the Answer (compose.py). Each step takes records (the
+candidates carry their chunks) and returns one.
 
 Everything heavy is loaded in `Assistant.load`; `answer` only computes. The Assistant keeps
 no conversation state (callers pass the history), so one instance serves every chat session.
@@ -19,7 +22,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from assistant.answerability import Decision, Partner, decide, naming_pattern, partner_terms, searchable_text
+from assistant.answerability import Decision, decide
 from assistant.calibration import DEFAULT_MIN_SCORE, applies, read_calibration
 from assistant.compose import NotFound, compose_answer
 from assistant.config import Settings
@@ -29,21 +32,15 @@ from assistant.embedding import Embedder
 from assistant.errors import InvalidQuestionError
 from assistant.lexicon import Lexicon, QueryTerms
 from assistant.medicines import MedicineNames, mask_names, mask_pattern
-from assistant.records import Answer, Document
+from assistant.partners import find_partners
+from assistant.passages import Quoter
+from assistant.records import Answer, Document, Question
 from assistant.retrieval import Retriever
-from assistant.routing import MedicineRouter, Route, taken_together
+from assistant.routing import MedicineRouter, Route
 from assistant.safety import SafetyAssessment, SafetyDetector
 from assistant.store import LoadedIndex, load_or_build_index
 from assistant.topics import NO_TOPIC, TopicDetector, TopicReading, emergency_topics, load_topics
 from assistant.vector_cache import ExampleVectors
-
-
-@dataclass(frozen=True, slots=True)
-class Question:
-    """One question and the user's earlier questions in the same conversation, oldest first."""
-
-    text: str
-    history: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,11 +174,8 @@ class Assistant:
             load_topics(), embedder, mask=lambda text: mask_names(text, every_medicine), encode_examples=examples.encode
         )
         self.citations = tuple(t for t in self.topics.topics if t.citation)
-        # Which passages show each topic, in the documents' own words (assistant/topics.toml `evidence`).
-        self.topic_chunks = index.derived.topic_coverage(self.topics.topics, index.chunks)
-        self.searchable = [searchable_text(c) for c in index.chunks]  # for partner names, lowered once
-        self._scope_topics: dict[frozenset[str], frozenset[str]] = {}
-        self.retriever = Retriever(index, settings, self.lexicon)
+        self.retriever = Retriever(index, settings, self.lexicon, self.topics.topics)
+        self.quoter = Quoter(self.retriever)
         self.safety = SafetyDetector(
             settings,
             embedder,
@@ -266,52 +260,14 @@ class Assistant:
         condensed = condense_query(text, history, self.lexicon)
         route = self.router.route(text, history)
         masked = mask_names(condensed, route.mask)
-        terms = self.lexicon.analyse(masked)
+        terms = self.lexicon.terms_of(masked)
         return _Prepared(text, history, condensed, route, terms, terms.search_text or masked)
 
-    def _partners(self, prepared: _Prepared) -> tuple[Partner, ...]:
-        """Other medicines the question wants to take with its subject: from the names table (routing)
-        and from the vocabulary's drug classes ("oxy" -> opioids), when it asks about taking them together."""
-        vocabulary = self.lexicon.vocabulary.drug_classes
-        found: dict[str, Partner] = {}
-        for mention in prepared.route.partners:
-            drug_class = vocabulary.get(mention.name) or next((vocabulary[i] for i in mention.ingredients if i in vocabulary), "")
-            aliases = [a for i in mention.ingredients for a in self.router.names.aliases(i)]
-            found[mention.name] = Partner(
-                mention.name,
-                partner_terms(mention.name, ingredients=mention.ingredients, aliases=aliases, drug_class=drug_class),
-            )
-        for drug in prepared.terms.drugs:
-            known = drug.name in found or any(drug.name in p.terms for p in found.values())
-            if not known and taken_together(prepared.terms.corrected, drug.name):
-                found[drug.name] = Partner(drug.name, partner_terms(drug.name, drug_class=drug.drug_class))
-        return tuple(found.values())
-
-    def _topics_shown(self, doc_ids: frozenset[str]) -> frozenset[str]:
-        """The topics some passage of these documents shows (computed once per scope)."""
-        found = self._scope_topics.get(doc_ids)
-        if found is None:
-            found = frozenset(
-                name for name, ids in self.topic_chunks.items() if any(self.index.chunks[i].doc_id in doc_ids for i in ids)
-            )
-            self._scope_topics[doc_ids] = found
-        return found
-
-    def _naming(self, partners: Sequence[Partner], doc_ids: frozenset[str]) -> list[int]:
-        """The passages of the scope that name a partner medicine (to be scored with the others)."""
-        if not partners:
-            return []
-        pattern = naming_pattern([t for p in partners for t in p.terms])
-        return [
-            i for i, c in enumerate(self.index.chunks)
-            if c.doc_id in doc_ids and pattern.search(self.searchable[i])
-        ]
-
     def _answer_one(self, prepared: _Prepared, vectors: dict[str, np.ndarray], shared_ms: float) -> Answer:
+        """safety -> topics -> partners -> rank -> judge -> passages -> compose, for one prepared question."""
         route = prepared.route
         started = time.perf_counter()
         safety = self.safety.assess(prepared.text, prepared.history, query_vector=vectors[prepared.text])
-        small_talk = self.safety.is_small_talk(prepared.text) and not safety.notices
         safety_ms = (time.perf_counter() - started) * 1000
         if shared_ms + safety_ms > self.settings.answer_budget_ms:
             # Out of time: the safety notices are computed (an emergency banner is never dropped for
@@ -326,27 +282,24 @@ class Assistant:
         if route.absent:
             decision = Decision(False, (), f"no document is about {route.absent[0]}")
             not_found = NotFound(medicine=route.absent[0], medicine_absent=True)
-        elif not small_talk and not safety.suppress_passages:
+        elif not safety.small_talk and not safety.suppress_passages:
             topics = self.topics.detect(prepared.terms.corrected, vector)
             if safety.emergency:
                 # Under an urgent banner, only passages about that emergency (or none at all).
-                urgent = [n.category for n in safety.notices if n.urgent]
-                topics = TopicReading(emergency_topics(self.topics.topics, urgent) or (NO_TOPIC,), True, True)
-            partners = () if safety.emergency else self._partners(prepared)
-            # The passages on the question's topic, or naming a medicine to combine, are scored too.
-            extra = [i for t in topics.topics for i in self.topic_chunks.get(t.name, ())]
-            extra += self._naming(partners, route.doc_ids)
-            retrieval = self.retriever.search(prepared.terms, vector, route.doc_ids, extra)
+                topics = TopicReading(emergency_topics(self.topics.topics, safety.urgent_categories) or (NO_TOPIC,), True, True)
+            partners = () if safety.emergency else find_partners(
+                route, prepared.terms, self.router.names, self.lexicon.vocabulary.drug_classes
+            )
+            retrieval = self.retriever.rank(prepared.terms, vector, route.doc_ids, topics=topics, partners=partners)
             top_score = retrieval.top_score
             decision = decide(
                 prepared.terms.corrected,
                 retrieval.candidates,
-                lambda i: self.index.chunks[i],
                 min_score=self.min_score,
                 topics=topics,
                 partners=partners,
                 citations=self.citations,
-                uncovered=frozenset(t.name for t in topics.topics) - self._topics_shown(route.doc_ids),
+                uncovered=frozenset(t.name for t in topics.topics) - retrieval.shown_topics,
                 topic_bonus=self.settings.topic_bonus,
                 margin=self.settings.secondary_margin,
             )
@@ -355,8 +308,7 @@ class Assistant:
                 topic=decision.topic.label if decision.topic else "",
                 partner=decision.partner,
             )
-        chosen = self.retriever.select(decision.candidates, self.settings.top_k, self.min_score) if decision.answerable else []
-        passages = self.retriever.to_passages(chosen, prepared.terms, vector)
+        passages = self.quoter.quote(decision, prepared.terms, vector, self.settings.top_k, self.min_score)
         retrieve_ms = (time.perf_counter() - started) * 1000
 
         return compose_answer(
@@ -366,7 +318,6 @@ class Assistant:
             safety=safety,
             messages=self.messages,
             documents=self.documents,
-            small_talk=small_talk,
             reason=decision.reason,
             not_found=not_found,
             top_score=top_score,

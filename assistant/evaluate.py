@@ -12,10 +12,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from assistant.config import Settings
 from assistant.embedding import Embedder
+from assistant.fusion import FUSION_MODES
 from assistant.metrics import (
     CorpusText,
     Outcome,
@@ -29,20 +30,13 @@ from assistant.metrics import (
 )
 from assistant.progress import open_progress
 from assistant.question_file import LabelledQuestion, QuestionSet
-from assistant.records import Answer, Document
+from assistant.records import Answer, AnswersQuestions, Document, Question
 
-if TYPE_CHECKING:  # the engine is imported when something is run, not to read a question file
-    from assistant.engine import Question
-
-CONFIG_NAMES = ("default", "dense", "bm25", "hybrid", "naive")
+# "default": the Assistant with the settings as given; a fusion mode's name: the Assistant with that
+# retrieval mode; "naive": the baseline pipeline.
+CONFIG_NAMES = ("default", *FUSION_MODES, "naive")
 BATCH_SIZE = 32
 MAX_CURVE_K = 10
-
-
-class AnswersQuestions(Protocol):
-    """Anything evaluable: the Assistant, the naive baseline."""
-
-    def answer_batch(self, questions: Sequence[Question]) -> list[Answer]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +124,6 @@ def run_questions(
     `show_progress`: progress on stderr, a bar on a terminal and plain lines elsewhere (a log must
     show a long run moving too); None means shown, False hides it (calibration's inner runs).
     """
-    from assistant.engine import Question
-
     results: list[QuestionResult] = []
     progress = open_progress(len(questions), label, enabled=show_progress is not False, stream=sys.stderr)
     try:
@@ -185,7 +177,7 @@ def load_system(
 ) -> tuple[AnswersQuestions, dict[str, Any]]:
     """The system behind a config name, and its description for the report.
 
-    "default" is the Assistant with `settings`; "dense", "bm25", "hybrid" the Assistant with that
+    "default" is the Assistant with `settings`; a name of `FUSION_MODES` the Assistant with that
     retrieval mode; "naive" the baseline pipeline.
     """
     from assistant.baseline import NaiveBaseline

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import Stemmer
 
@@ -44,7 +44,7 @@ def spelling_depth(word: str) -> int:
     return 2 if len(word) >= 6 else 1
 
 
-def normalise(text: str) -> str:
+def fold_for_matching(text: str) -> str:
     """Lower case with typographic quotes and dashes folded, for matching only (never for display)."""
     return (
         text.lower()
@@ -59,7 +59,7 @@ def normalise(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    return WORD_RE.findall(normalise(text))
+    return WORD_RE.findall(fold_for_matching(text))
 
 
 @dataclass(frozen=True)
@@ -283,7 +283,9 @@ class Lexicon:
                 best, best_key = candidate, key
         return best
 
-    def analyse(self, question: str) -> QueryTerms:
+    def terms_of(self, question: str) -> QueryTerms:
+        """What the retriever compares a question by: its corrected words, content stems (lay terms and
+        drug classes expanded into the documents' words), word pairs and drug mentions."""
         spelled = self.vocabulary.spelled_out
         tokens = [self.correct(w) for t in words(question) for w in spelled.get(t, t).split()]
         expansions: list[str] = [
@@ -327,6 +329,16 @@ class Lexicon:
             content_stems=tuple(dict.fromkeys(content)),
             drugs=tuple(drugs),
         )
+
+    def coverage(self, content: Sequence[str], stems: frozenset[int], stem_number: Mapping[str, int]) -> float:
+        """Share of a question's content (`content` stems, weighted by idf) that a text has: `stems` are the
+        text's stems as numbers (`stem_number`); -1 when the question has no content word to cover."""
+        if not content:
+            return -1.0  # nothing to cover: the fused score falls back to the embedding alone
+        idf = self.idf
+        unseen = self.max_idf  # a word no chunk has is as telling as the rarest word
+        total = sum(idf.get(s, unseen) for s in content)
+        return sum(idf.get(s, unseen) for s in content if stem_number.get(s, -1) in stems) / total
 
     def content_stems_of(self, text: str) -> list[str]:
         """Stems of a text's content words: no stop words or fillers."""

@@ -37,6 +37,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from assistant.embedding import unit_vectors
 from assistant.errors import ModelLoadError
 
 # Raised whenever the export code changes what it writes: older cache entries are then not reused.
@@ -337,5 +338,4 @@ class OnnxEmbedder:
                 batch = order[start:start + self.batch_size]
                 out[batch] = self._run(self._tokenize([texts[i] for i in batch]))
         # The graph ends in sentence-transformers' Normalize; renormalising in float32 only guards rounding.
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
+        return unit_vectors(out)

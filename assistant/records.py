@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol, Sequence
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,14 @@ class Chunk:
     kind: str  # the kind of block the chunk came from ("paragraph", "list", "table")
     # Sentence spans inside the chunk, as (start, end) offsets into the *document* text.
     sentences: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def search_text(self) -> str:
+        """The chunk as it is searched: its section heading, a line break, its text (the heading gives
+        context the text often omits). The one place the two are joined: the embedding, BM25, the
+        lexical terms and the partner-name search all read this. Changing it changes every built
+        index's vectors (bump CHUNKER_VERSION in chunking.py)."""
+        return f"{self.section}\n{self.text}" if self.section else self.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,3 +176,23 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     # One short line naming the documents quoted, for a chat that has already shown `disclaimer` in full.
     short_disclaimer: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One question and the user's earlier questions in the same conversation, oldest first."""
+
+    text: str
+    history: tuple[str, ...] = ()
+
+
+class AnswersQuestions(Protocol):
+    """What the chat, the `/ask` API and the evaluation need from an assistant: `assistant.engine.Assistant`,
+    and the naive baseline (assistant/baseline.py) that evaluation compares it with."""
+
+    @property
+    def documents(self) -> tuple[Document, ...]: ...
+
+    def answer(self, question: str, history: Sequence[str] = ()) -> Answer: ...
+
+    def answer_batch(self, questions: Sequence[Question]) -> list[Answer]: ...

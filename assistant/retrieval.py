@@ -1,4 +1,4 @@
-"""Question -> ranked, de-duplicated passages. Hybrid: FAISS (dense) plus BM25 (lexical).
+"""Question -> ranked candidate chunks (the "rank" step). Hybrid: FAISS (dense) plus BM25 (lexical).
 
 Each chunk gets three signals:
 - `dense`: cosine of the question to the chunk embedded with its section heading;
@@ -8,58 +8,55 @@ Each chunk gets three signals:
   after typo correction and lay-term expansion (see lexicon.py); BM25 (bm25s, stemmed)
   proposes candidates the embedding misses.
 
-The fused score `dense_weight * max(dense, sentence) + (1 - dense_weight) * lexical`, plus
-`official_bonus` for passages of official or reviewed documents (so that a leaflet wins ties and
-near-ties with an unreviewed article), ranks the chunks and is the score the abstention threshold
-applies to. A search is limited to a scope: the documents about the medicine asked about
-(assistant/routing.py); FAISS searches only their vectors (an ID selector). Candidates that repeat an
-already chosen passage are dropped, unless they say more than it (more sentences or list items the
-other does not say): then the fuller one takes the chosen one's place. Neighbouring chunks of one section
-are merged.
+The fusion mode (`Settings.retrieval`, one of fusion.FUSION_MODES; hybrid by default:
+`dense_weight * max(dense, sentence) + (1 - dense_weight) * lexical`), plus `official_bonus` for
+passages of official or reviewed documents (so that a leaflet wins ties and near-ties with an
+unreviewed article), ranks the chunks and is the score the abstention threshold applies to. A search
+is limited to a scope: the documents about the medicine asked about (assistant/routing.py); FAISS
+searches only their vectors (an ID selector). Whether the ranked chunks answer is judged next
+(answerability.py); which of them are quoted, after that (passages.py).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
 
 from assistant.config import Settings
 from assistant.derived import Bm25Data, phrase_code
+from assistant.fusion import FUSION_MODES
 from assistant.lexicon import Lexicon, QueryTerms
-from assistant.records import Chunk, Passage
+from assistant.partners import Partner
+from assistant.records import Chunk
 from assistant import vector_index
 from assistant.store import LoadedIndex
+from assistant.topics import Topic, TopicReading
 from assistant.vector_index import VectorRows
 
-# A passage whose content words are mostly (this share) in an already chosen passage repeats it
-# (the seed article states its facts two or three times). Embeddings are no help here: every
-# passage about one medicine is close to every other.
-DUPLICATE_OVERLAP = 0.6
 # Share of the lexical score given to matching adjacent word pairs of the question.
 PHRASE_WEIGHT = 0.25
-# A sentence is said by another passage when this share of its content words, and every number in it,
-# are in that passage ("92% of patients reported only mild side effects" is not said by a table of
-# trials that has every word of it but the 92).
-SAID_SHARE = 0.8
 # A "sentence" this short (a bullet, "Benefits of Baclofen:") is too little text to judge by embedding.
 MIN_SENTENCE_WORDS = 4
-# Merged neighbours may not grow a passage beyond this, so answers stay readable at a glance.
-MERGED_MAX_CHARS = 700
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    chunk_index: int
+    """One chunk a question's search proposed, with its signals and fused score."""
+
+    chunk_index: int  # row in LoadedIndex.chunks
     dense: float
     sentence: float
     best_sentence: int  # index into LoadedIndex.sentences
     lexical: float
     bm25: float
     score: float
+    # The chunk itself, so that judging and quoting read it from the candidate, not from storage.
+    # Not compared: `chunk_index` already says which chunk it is.
+    chunk: Chunk = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +65,8 @@ class Retrieval:
 
     query: QueryTerms
     candidates: tuple[Candidate, ...]
+    # Names of the topics some passage of the searched documents shows at all (`Retriever.rank`).
+    shown_topics: frozenset[str] = frozenset()
 
     @property
     def top_score(self) -> float:
@@ -85,13 +84,16 @@ class _Scope:
     sentence_selector: object | None
 
 
-def _selector(ids: np.ndarray):
+def _selector(ids: np.ndarray) -> object:
+    """A faiss.IDSelectorBatch admitting the rows `ids` (faiss ships no type hints, hence `object`)."""
     import faiss
 
     return faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
 
 
-def _search(index, vector: np.ndarray, k: int, selector, selected: int) -> tuple[np.ndarray, np.ndarray]:
+def _search(
+    index: object, vector: np.ndarray, k: int, selector: object | None, selected: int
+) -> tuple[np.ndarray, np.ndarray]:
     """FAISS search for one unit vector, limited to the `selected` rows `selector` admits (all when None)."""
     if k <= 0:
         return np.zeros((1, 0), np.float32), np.zeros((1, 0), np.int64)
@@ -122,15 +124,11 @@ class _Bm25:
         return np.asarray(self.model.get_scores(known), dtype=np.float32)
 
 
-def _overlap(a: frozenset[int], b: frozenset[int]) -> float:
-    """Share of the smaller set's words that the other set has too."""
-    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
-
-
 class Retriever:
     """Finds the chunks that answer a question. Built once per index; thread-safe (read-only)."""
 
-    def __init__(self, index: LoadedIndex, settings: Settings, lexicon: Lexicon) -> None:
+    def __init__(self, index: LoadedIndex, settings: Settings, lexicon: Lexicon, topics: Sequence[Topic] = ()) -> None:
+        """`topics`: the medicine-information topics (assistant/topics.toml) whose passages `rank` adds."""
         self.index = index
         self.settings = settings
         self.lexicon = lexicon
@@ -166,6 +164,10 @@ class Retriever:
         self.sentence_stems = terms.sentence_stems
         self.sentence_content = terms.sentence_content
         self.sentence_long_enough = terms.sentence_words >= MIN_SENTENCE_WORDS
+        # Which passages show each topic, in the documents' own words (assistant/topics.toml `evidence`).
+        self.topic_chunks = index.derived.topic_coverage(topics, index.chunks)
+        self._scope_topics: dict[frozenset[str], frozenset[str]] = {}
+        self.lowered = [c.search_text.lower() for c in index.chunks]  # partner names are looked for in these
 
     def _scope(self, doc_ids: frozenset[str] | None) -> _Scope:
         """The chunks and sentences of some documents, with FAISS selectors for them (cached per scope)."""
@@ -186,6 +188,42 @@ class Retriever:
             )
             self._scopes[key] = scope
         return scope
+
+    def rank(
+        self,
+        query: QueryTerms,
+        vector: np.ndarray,
+        doc_ids: frozenset[str],
+        *,
+        topics: TopicReading = TopicReading(),
+        partners: Sequence[Partner] = (),
+    ) -> Retrieval:
+        """The ranked candidates for one question (`search`), with the passages on its topics and those
+        naming a medicine it asks to combine scored too, however they scored, and the topics the
+        documents show at all (for the judge: a topic they never show is "not covered")."""
+        extra = [i for t in topics.topics for i in self.topic_chunks.get(t.name, ())]
+        extra += self._naming(partners, doc_ids)
+        found = self.search(query, vector, doc_ids, extra)
+        return replace(found, shown_topics=self._topics_shown(doc_ids))
+
+    def _topics_shown(self, doc_ids: frozenset[str]) -> frozenset[str]:
+        """The topics some passage of these documents shows (computed once per scope)."""
+        found = self._scope_topics.get(doc_ids)
+        if found is None:
+            found = frozenset(
+                name for name, ids in self.topic_chunks.items() if any(self.chunk_doc[i] in doc_ids for i in ids)
+            )
+            self._scope_topics[doc_ids] = found
+        return found
+
+    def _naming(self, partners: Sequence[Partner], doc_ids: frozenset[str]) -> list[int]:
+        """The passages of the scope that name a partner medicine."""
+        if not partners:
+            return []
+        return [
+            i for i, doc_id in enumerate(self.chunk_doc)
+            if doc_id in doc_ids and any(p.named_in(self.lowered[i]) for p in partners)
+        ]
 
     def search(
         self,
@@ -238,140 +276,21 @@ class Retriever:
                 phrase_share = sum(code in chunk_phrases for code in phrase_codes) / len(query.phrases)
                 lexical = (1 - PHRASE_WEIGHT) * lexical + PHRASE_WEIGHT * phrase_share
             candidates.append(
-                Candidate(int(chunk_index), float(dense[row]), sentence, best, lexical, float(bm25[chunk_index]), 0.0)
+                Candidate(
+                    int(chunk_index), float(dense[row]), sentence, best, lexical, float(bm25[chunk_index]), 0.0,
+                    self.index.chunks[chunk_index],
+                )
             )
-        scored = [replace(c, score=self._fuse(c) + float(self.prior[c.chunk_index])) for c in candidates]
+        fuse, weight = FUSION_MODES[settings.retrieval], settings.dense_weight
+        scored = [replace(c, score=fuse(c, weight) + float(self.prior[c.chunk_index])) for c in candidates]
         scored.sort(key=lambda c: (-c.score, c.chunk_index))
         return Retrieval(query, tuple(scored))
 
     def _coverage(self, content: Sequence[str], stems: frozenset[int]) -> float:
         """Share of the question's content (`content` stems, weighted by idf) that `stems` (numbers) has."""
-        if not content:
-            return -1.0  # nothing to cover: the fused score falls back to the embedding alone
-        idf = self.lexicon.idf
-        unseen = self.lexicon.max_idf  # a word no chunk has is as telling as the rarest word
-        total = sum(idf.get(s, unseen) for s in content)
-        return sum(idf.get(s, unseen) for s in content if self.stem_number.get(s, -1) in stems) / total
+        return self.lexicon.coverage(content, stems, self.stem_number)
 
     def _phrase_codes(self, phrases: Sequence[tuple[str, str]]) -> list[int]:
         """The question's word pairs as numbers; a pair with a stem no chunk has can match no chunk."""
         numbers = self.stem_number
         return [phrase_code(numbers[a], numbers[b]) for a, b in phrases if a in numbers and b in numbers]
-
-    def _fuse(self, candidate: Candidate) -> float:
-        mode = self.settings.retrieval
-        semantic = max(candidate.dense, candidate.sentence)
-        if mode == "dense":
-            return semantic
-        if mode == "bm25":
-            # Lexical only: coverage of the question's words, ties broken by the BM25 score.
-            return max(candidate.lexical, 0.0) + 1e-3 * candidate.bm25
-        if candidate.lexical < 0:
-            return semantic
-        weight = self.settings.dense_weight
-        return weight * semantic + (1 - weight) * candidate.lexical
-
-    def select(self, candidates: Sequence[Candidate], top_k: int, min_score: float) -> list[Candidate]:
-        """The first candidates (in the order given) that do not repeat each other, all scoring at least
-        `min_score`, and after the first at most `secondary_margin` below it.
-
-        Of passages that repeat each other, the fuller one is kept, in the place of the first: a later
-        candidate that says more than every chosen passage it repeats replaces them (the seed article
-        gives "dizziness, weakness, nausea, and headache" in one sentence before its full list of common
-        side effects, and the list, not the sentence, answers "what are the side effects?").
-        """
-        chosen: list[Candidate] = []
-        if not candidates:
-            return chosen
-        floor = max(min_score, candidates[0].score - self.settings.secondary_margin)
-        for candidate in candidates:
-            if candidate.score < (min_score if not chosen else floor):
-                continue
-            repeated = [i for i, other in enumerate(chosen) if self._repeats(candidate, other)]
-            if not repeated:
-                if len(chosen) < top_k:
-                    chosen.append(candidate)
-                continue
-            # Still read once `top_k` are chosen: a fuller repeat may come later in the ranking. It must say
-            # the sentence that made the chosen passage match, and more sentences than it leaves unsaid.
-            if all(
-                self._says(candidate, self.sentence_content.row(chosen[i].best_sentence))
-                and self._unsaid(candidate, chosen[i]) > self._unsaid(chosen[i], candidate)
-                for i in repeated
-            ):
-                chosen[repeated[0]] = candidate
-                chosen = [c for i, c in enumerate(chosen) if i not in repeated[1:]]
-        return chosen
-
-    def _says(self, a: Candidate, sentence: frozenset[int]) -> bool:
-        """Does passage `a` say a sentence (its content stems)? See SAID_SHARE."""
-        stems = self.text_stems.row(a.chunk_index)
-        return len(sentence & stems) >= SAID_SHARE * len(sentence) and all(
-            s in stems for s in sentence & self.numbers_with_digits
-        )
-
-    def _unsaid(self, a: Candidate, b: Candidate) -> int:
-        """How many of `a`'s sentences (a list item is one) `b` does not say."""
-        first, last = self.sentence_ranges[a.chunk_index]
-        sentences = (self.sentence_content.row(i) for i in range(first, last))
-        return sum(1 for stems in sentences if stems and not self._says(b, stems))
-
-    def _repeats(self, a: Candidate, b: Candidate) -> bool:
-        ca, cb = self.index.chunks[a.chunk_index], self.index.chunks[b.chunk_index]
-        if ca.doc_id == cb.doc_id and ca.start < cb.end and cb.start < ca.end:
-            return True  # overlapping chunks
-        return _overlap(self.text_stems.row(a.chunk_index), self.text_stems.row(b.chunk_index)) >= DUPLICATE_OVERLAP
-
-    def to_passages(self, chosen: Sequence[Candidate], query: QueryTerms, vector: np.ndarray) -> list[Passage]:
-        """Turn chosen candidates into verbatim passages, merging neighbours of one section."""
-        groups: list[list[Candidate]] = []
-        for candidate in chosen:
-            for group in groups:
-                if any(self._neighbours(candidate, member) for member in group) and self._merged_length(group, candidate) <= MERGED_MAX_CHARS:
-                    group.append(candidate)
-                    break
-            else:
-                groups.append([candidate])
-        return [self._passage(group, query, vector) for group in groups]
-
-    def _neighbours(self, a: Candidate, b: Candidate) -> bool:
-        ca, cb = self.index.chunks[a.chunk_index], self.index.chunks[b.chunk_index]
-        return ca.doc_id == cb.doc_id and ca.section == cb.section and abs(a.chunk_index - b.chunk_index) == 1
-
-    def _merged_length(self, group: Sequence[Candidate], extra: Candidate) -> int:
-        chunks = [self.index.chunks[c.chunk_index] for c in (*group, extra)]
-        return max(c.end for c in chunks) - min(c.start for c in chunks)
-
-    def _best_sentence(self, chunk_indexes: Sequence[int], query: QueryTerms, vector: np.ndarray) -> int:
-        """The sentence to highlight: closest in meaning, with a bonus for naming the question's words."""
-        best, best_score = -1, -np.inf
-        for chunk_index in chunk_indexes:
-            first, last = self.sentence_ranges[chunk_index]
-            for i in range(first, last):
-                score = float(self.sentence_vectors[i] @ vector) + 0.5 * max(
-                    self._coverage(query.content_stems, self.sentence_stems.row(i)), 0.0
-                )
-                if score > best_score:
-                    best, best_score = i, score
-        return best
-
-    def _passage(self, group: Sequence[Candidate], query: QueryTerms, vector: np.ndarray) -> Passage:
-        lead = group[0]  # the best-scoring member decides the score
-        chunks: list[Chunk] = sorted((self.index.chunks[c.chunk_index] for c in group), key=lambda c: c.start)
-        document = self.index.documents[chunks[0].doc_id]
-        start, end = chunks[0].start, max(c.end for c in chunks)
-        best = self._best_sentence([c.chunk_index for c in group], query, vector)
-        sentence = self.index.sentences[best if best >= 0 else lead.best_sentence]
-        return Passage(
-            text=document.text[start:end],
-            doc_id=document.doc_id,
-            source=document.title,
-            section=chunks[0].section,
-            start=start,
-            end=end,
-            score=lead.score,
-            highlight_start=sentence.start - start,
-            highlight_end=sentence.end - start,
-            chunk_ids=tuple(c.chunk_id for c in chunks),
-            source_kind=document.kind,
-        )

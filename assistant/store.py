@@ -53,7 +53,7 @@ from assistant.build_files import (
     write_bytes,
     write_json as _write_json,  # by this name: a test makes it fail to simulate a full disk
 )
-from assistant.chunking import chunk_text
+from assistant.chunking import CHUNKER_VERSION, chunk_text
 from assistant.config import Settings
 from assistant.derived import Derived, compute_derived, parse_derived, serialize_derived
 from assistant.embedding import VECTOR_FAMILY, Embedder
@@ -68,8 +68,6 @@ from assistant.version import build_info
 # 3: the manifest holds a checksum of every file of the build.
 # 4: derived.json and derived.npz (structures start-up used to compute from every chunk).
 FORMAT_VERSION = 4
-# Bump when chunking.py changes what it produces, or what is embedded for a chunk, so old indexes are rebuilt.
-CHUNKER_VERSION = 4
 POINTER = "CURRENT"
 
 
@@ -125,8 +123,7 @@ def chunk_embedding_text(chunk: Chunk, mask: re.Pattern[str] | None = None) -> s
     The names of the medicine the document is about (`mask`, see medicines.mask_pattern) are left
     out: they are in nearly every passage and would pull every passage towards every question.
     """
-    text = f"{chunk.section}\n{chunk.text}" if chunk.section else chunk.text
-    return mask_names(text, mask)
+    return mask_names(chunk.search_text, mask)
 
 
 def with_medicines(documents: Sequence[Document], names: MedicineNames) -> list[Document]:

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from assistant.answerability import AMOUNT_QUESTION, Partner, decide, names_any, partner_terms
+from assistant.answerability import AMOUNT_QUESTION, decide, names_partner
+from assistant.partners import Partner, partner_terms
 from assistant.records import Chunk
 from assistant.retrieval import Candidate
 from assistant.topics import Topic, TopicReading
@@ -32,12 +33,12 @@ REFERENCES = topic("references", r"retrieved from|https?://", citation=True)
 
 def candidates(*scores):
     """Candidates for CHUNKS[0], CHUNKS[1], ... with these scores, ranked as given."""
-    return [Candidate(i, s, s, 0, s, 0.0, s) for i, s in enumerate(scores)]
+    return [Candidate(i, s, s, 0, s, 0.0, s, CHUNKS[i]) for i, s in enumerate(scores)]
 
 
 def run(question, ranked, **kw):
     kw.setdefault("min_score", 0.3)
-    return decide(question, ranked, lambda i: CHUNKS[i], **kw)
+    return decide(question, ranked, **kw)
 
 
 def test_a_low_best_score_is_not_found():
@@ -122,4 +123,4 @@ def test_an_amount_question_needs_a_close_passage_with_a_number():
 )
 def test_a_partner_is_named_by_its_name_brand_or_class_as_a_whole_word(terms, text, named):
     chunk = Chunk("x#0", "x", text, 0, len(text), "", "paragraph")
-    assert names_any(terms, chunk) is named
+    assert names_partner(Partner(terms[0], terms), chunk) is named

@@ -20,9 +20,11 @@ def messages():
     return SafetyMessages.load(Settings())
 
 
-def safety(*notices, suppress=False):
+def safety(*notices, suppress=False, small_talk=False):
     urgent = any(n.urgent for n in notices)
-    return SafetyAssessment(tuple(notices), urgent, frozenset(n.category for n in notices), suppress)
+    return SafetyAssessment(
+        tuple(notices), urgent, frozenset(n.category for n in notices), suppress, small_talk=small_talk
+    )
 
 
 def compose(messages, passages=(PASSAGE,), assessment=None, **kw):
@@ -32,7 +34,7 @@ def compose(messages, passages=(PASSAGE,), assessment=None, **kw):
 
 def test_every_answer_carries_the_disclaimer_naming_only_the_sources_quoted(messages):
     assert "Baclofen article" in compose(messages).disclaimer
-    for answer in (compose(messages, passages=()), compose(messages, small_talk=True)):
+    for answer in (compose(messages, passages=()), compose(messages, assessment=safety(small_talk=True))):
         assert "not medical advice" in answer.disclaimer
         assert "Quoted from" not in answer.disclaimer and "Baclofen article" not in answer.disclaimer
         assert "not medical advice" in answer.disclaimer.lower()
@@ -57,7 +59,7 @@ def test_a_crisis_shows_no_quote_at_all(messages):
 
 
 def test_greetings_get_the_help_reply_without_passages(messages):
-    answer = compose(messages, small_talk=True)
+    answer = compose(messages, assessment=safety(small_talk=True))
     assert answer.kind == "help" and answer.passages == () and answer.message == messages.help_reply
 
 

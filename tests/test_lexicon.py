@@ -39,17 +39,17 @@ def test_a_swapped_letter_typo_of_a_document_word_is_corrected_even_if_it_is_a_w
 
 
 def test_lay_terms_add_the_words_the_documents_use(lexicon):
-    terms = lexicon.analyse("will it back me up?")
+    terms = lexicon.terms_of("will it back me up?")
     assert "constipation" in terms.expansions
     assert "constip" in terms.content_stems
 
 
 def test_brand_names_are_searched_by_their_class(lexicon):
-    terms = lexicon.analyse("is it ok with benadryl")
+    terms = lexicon.terms_of("is it ok with benadryl")
     assert [d.drug_class for d in terms.drugs] == ["antihistamines"]
     assert "antihistamines" in terms.search_text
 
 
 def test_capitalised_acronyms_are_names_not_stop_words(lexicon):
-    assert "World Health Organization" in lexicon.analyse("what does the WHO say").expansions
-    assert lexicon.analyse("who takes it").expansions == ()
+    assert "World Health Organization" in lexicon.terms_of("what does the WHO say").expansions
+    assert lexicon.terms_of("who takes it").expansions == ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.lexicon import Lexicon
+from assistant.passages import Quoter
 from assistant.retrieval import Candidate, Retriever
 from assistant.store import build_index, load_index
 from tests.conftest import write_corpus
@@ -25,16 +26,17 @@ def retriever(tmp_path, toy_settings, fake_embedder):
     settings = toy_settings.replace(corpus_dir=write_corpus(tmp_path / "docs", DOCS), index_dir=tmp_path / "ix", min_score=0.1)
     build_index(settings, fake_embedder)
     index = load_index(settings)
-    lexicon = Lexicon([f"{c.section}\n{c.text}" for c in index.chunks])
+    lexicon = Lexicon([c.search_text for c in index.chunks])
     return Retriever(index, settings, lexicon), lexicon, fake_embedder, index
 
 
 def ask(retriever_parts, question, top_k=3):
     retriever, lexicon, embedder, _ = retriever_parts
-    terms = lexicon.analyse(question)
+    terms = lexicon.terms_of(question)
     vector = embedder.encode([terms.search_text])[0]
     found = retriever.search(terms, vector)
-    return found, retriever.to_passages(retriever.select(found.candidates, top_k, 0.1), terms, vector)
+    quoter = Quoter(retriever)
+    return found, quoter.to_passages(quoter.select(found.candidates, top_k, 0.1), terms, vector)
 
 
 def test_the_passage_that_answers_ranks_first(retriever):
@@ -70,7 +72,7 @@ def test_neighbouring_chunks_of_one_section_merge_into_one_passage(retriever):
 def test_nothing_is_selected_below_the_minimum_score(retriever):
     found, _ = ask(retriever, "weather tomorrow")
     r, *_ = retriever
-    assert r.select(found.candidates, 3, min_score=0.99) == []
+    assert Quoter(r).select(found.candidates, 3, min_score=0.99) == []
 
 
 # Made-up passages that repeat each other: a sentence naming some side effects (and advice), the full
@@ -97,21 +99,21 @@ REPEATS = {
 
 @pytest.fixture
 def repeats(tmp_path, toy_settings, fake_embedder):
-    """A retriever over REPEATS and a function making a candidate of a section's chunk with a given score."""
+    """A quoter over REPEATS and a function making a candidate of a section's chunk with a given score."""
     settings = toy_settings.replace(
         corpus_dir=write_corpus(tmp_path / "docs", REPEATS), index_dir=tmp_path / "ix", min_score=0.1
     )
     build_index(settings, fake_embedder)
     index = load_index(settings)
-    retriever = Retriever(index, settings, Lexicon([f"{c.section}\n{c.text}" for c in index.chunks]))
+    quoter = Quoter(Retriever(index, settings, Lexicon([c.search_text for c in index.chunks])))
     sections = {c.section: i for i, c in enumerate(index.chunks)}
     assert set(sections) == {"Sentence", "Full list", "Short list", "Other list", "Drowsy", "Stomach", "Survey", "Trials", "Kidneys"}  # one chunk each
 
     def candidate(section: str, score: float) -> Candidate:
-        first_sentence = retriever.sentence_ranges[sections[section]][0]  # the one that "made it match"
-        return Candidate(sections[section], score, score, first_sentence, 0.0, 0.0, score)
+        first_sentence = quoter.sentence_ranges[sections[section]][0]  # the one that "made it match"
+        return Candidate(sections[section], score, score, first_sentence, 0.0, 0.0, score, index.chunks[sections[section]])
 
-    return retriever, candidate, index
+    return quoter, candidate, index
 
 
 def sections_of(repeats, chosen):
@@ -120,27 +122,27 @@ def sections_of(repeats, chosen):
 
 
 def test_a_later_passage_saying_more_takes_the_place_of_the_one_it_repeats(repeats):
-    retriever, candidate, _ = repeats
+    quoter, candidate, _ = repeats
     ranked = [candidate("Sentence", 0.90), candidate("Kidneys", 0.89), candidate("Full list", 0.88)]
-    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
+    assert sections_of(repeats, quoter.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
 
 
 def test_a_fuller_repeat_is_found_even_after_top_k_passages_are_chosen(repeats):
-    retriever, candidate, _ = repeats
+    quoter, candidate, _ = repeats
     ranked = [candidate("Sentence", 0.90), candidate("Kidneys", 0.89), candidate("Full list", 0.88)]
-    assert sections_of(repeats, retriever.select(ranked, 2, 0.1)) == ["Full list", "Kidneys"]
+    assert sections_of(repeats, quoter.select(ranked, 2, 0.1)) == ["Full list", "Kidneys"]
 
 
 def test_a_passage_that_replaced_another_can_be_replaced_by_a_still_fuller_one(repeats):
-    retriever, candidate, _ = repeats
+    quoter, candidate, _ = repeats
     ranked = [candidate("Short list", 0.90), candidate("Kidneys", 0.89), candidate("Sentence", 0.88), candidate("Full list", 0.87)]
-    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
+    assert sections_of(repeats, quoter.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
 
 
 def test_one_fuller_passage_replaces_every_chosen_passage_it_repeats_in_the_place_of_the_first(repeats):
-    retriever, candidate, _ = repeats
+    quoter, candidate, _ = repeats
     ranked = [candidate("Drowsy", 0.90), candidate("Kidneys", 0.89), candidate("Stomach", 0.88), candidate("Full list", 0.87)]
-    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
+    assert sections_of(repeats, quoter.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
 
 
 @pytest.mark.parametrize(
@@ -154,19 +156,19 @@ def test_one_fuller_passage_replaces_every_chosen_passage_it_repeats_in_the_plac
     ],
 )
 def test_a_later_repeat_that_says_no_more_is_dropped_and_the_first_keeps_its_place(repeats, first, later):
-    retriever, candidate, _ = repeats
+    quoter, candidate, _ = repeats
     ranked = [candidate(first, 0.90), candidate("Kidneys", 0.89), candidate(later, 0.88)]
-    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == [first, "Kidneys"]
+    assert sections_of(repeats, quoter.select(ranked, 3, 0.1)) == [first, "Kidneys"]
 
 
 def test_a_fuller_repeat_below_the_secondary_margin_replaces_nothing(repeats):
-    retriever, candidate, _ = repeats
-    low = 0.90 - retriever.settings.secondary_margin - 0.05
+    quoter, candidate, _ = repeats
+    low = 0.90 - quoter.settings.secondary_margin - 0.05
     ranked = [candidate("Sentence", 0.90), candidate("Kidneys", 0.89), candidate("Full list", low)]
-    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == ["Sentence", "Kidneys"]
+    assert sections_of(repeats, quoter.select(ranked, 3, 0.1)) == ["Sentence", "Kidneys"]
 
 
 def test_a_passage_without_the_number_of_a_chosen_one_does_not_replace_it(repeats):
-    retriever, candidate, _ = repeats
+    quoter, candidate, _ = repeats
     ranked = [candidate("Survey", 0.90), candidate("Kidneys", 0.89), candidate("Trials", 0.88)]
-    assert sections_of(repeats, retriever.select(ranked, 3, 0.1)) == ["Survey", "Kidneys"]
+    assert sections_of(repeats, quoter.select(ranked, 3, 0.1)) == ["Survey", "Kidneys"]

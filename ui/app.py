@@ -19,13 +19,13 @@ import inspect
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 import gradio as gr
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, InvalidQuestionError
-from assistant.records import Answer, Document, Level
+from assistant.records import Answer, AnswersQuestions, Document, Level
 from assistant.safety import Labels, SafetyMessages, load_labels, personalise
 from assistant.serialize import answer_to_dict
 from ui.document_page import document_route
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 API_NAME = "ask"
 # The page's title, prompt and example questions are wording.toml [page], filled with the corpus's main
-# medicine (`AnswersQuestions.medicine`), so that a folder about another medicine gets its own page.
+# medicine (`ChatAssistant.medicine`), so that a folder about another medicine gets its own page.
 
 UI_DIR = Path(__file__).resolve().parent
 # The page's styles and its one script (scrolling, accessible names, copy, the character counter).
@@ -53,11 +53,9 @@ STORAGE_KEY = "baclofen-qa-conversation"
 MAX_SAVED_MESSAGES = 200
 
 
-class AnswersQuestions(Protocol):
-    """What the chat needs from `assistant.engine.Assistant`."""
-
-    @property
-    def documents(self) -> tuple[Document, ...]: ...
+class ChatAssistant(AnswersQuestions, Protocol):
+    """What the chat needs from `assistant.engine.Assistant`: what every system answering questions has
+    (assistant/records.py), and the medicine and wording the page shows."""
 
     @property
     def medicine(self) -> str:
@@ -68,8 +66,6 @@ class AnswersQuestions(Protocol):
     def messages(self) -> SafetyMessages:
         """The wording (wording.toml) the answers use; the page shows its long disclaimer."""
         ...
-
-    def answer(self, question: str, history: Sequence[str] = ()) -> Answer: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +151,7 @@ def disclaimer_shown(history: Sequence[Any] | None, disclaimer: str) -> bool:
 
 
 def respond(
-    message: str, history: Sequence[Any] | None, assistant: AnswersQuestions, contacts: Contacts = Contacts()
+    message: str, history: Sequence[Any] | None, assistant: ChatAssistant, contacts: Contacts = Contacts()
 ) -> Reply:
     """Answer one chat message given the chat so far; problems become a friendly reply.
 
@@ -176,7 +172,7 @@ def respond(
 
 
 def chat_turn(
-    message: str, history: list | None, assistant: AnswersQuestions, contacts: Contacts = Contacts()
+    message: str, history: list | None, assistant: ChatAssistant, contacts: Contacts = Contacts()
 ) -> tuple[str, list]:
     """The textbox event: (new textbox value, new chat history).
 
@@ -206,7 +202,7 @@ def last_question(history: Sequence[Any] | None) -> tuple[int, str] | None:
     return None
 
 
-def ask_again(history: list | None, assistant: AnswersQuestions, contacts: Contacts = Contacts()) -> list:
+def ask_again(history: list | None, assistant: ChatAssistant, contacts: Contacts = Contacts()) -> list:
     """"Ask again": the last question answered anew, in place of its earlier answer."""
     found = last_question(history)
     if found is None:
@@ -256,7 +252,7 @@ def rate_reply(history: Sequence[Any] | None, index: Any, liked: Any, feedback: 
     gr.Info("Thank you: your rating was saved.")
 
 
-def ask_json(question: str, history: Sequence[str] | None, assistant: AnswersQuestions) -> dict[str, Any]:
+def ask_json(question: str, history: Sequence[str] | None, assistant: ChatAssistant) -> dict[str, Any]:
     """The API: the JSON shape of `baclofen-qa ask --json` (see assistant/serialize.py).
 
     Raises:
@@ -330,12 +326,12 @@ def about_legend(labels: Labels) -> str:
     )
 
 
-def long_disclaimer(assistant: AnswersQuestions) -> str:
+def long_disclaimer(assistant: ChatAssistant) -> str:
     """The engine's longer disclaimer (clinician-reviewed text in wording.toml)."""
     return assistant.messages.long_disclaimer(assistant.documents)
 
 
-def about_panel(assistant: AnswersQuestions) -> str:
+def about_panel(assistant: ChatAssistant) -> str:
     """The "About the sources" panel: the long disclaimer, how to read answers, the documents.
 
     A native <details> element, so that its open or closed state reaches screen readers and the
@@ -406,7 +402,7 @@ class ChatBlocks(gr.Blocks):
             ) from None
 
 
-def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
+def build_app(assistant: ChatAssistant, settings: Settings) -> gr.Blocks:
     """The chat page and the `/ask` API endpoint, wired to one loaded assistant.
 
     Raises:

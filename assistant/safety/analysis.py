@@ -1,6 +1,6 @@
 """Applying the rule book to one normalised question, and turning what it found into notice levels.
 
-`analyse` runs every `[[rule]]` of rules.toml (with its guards: hypothetical, after a modal, long
+`apply_rules` runs every `[[rule]]` of rules.toml (with its guards: hypothetical, after a modal, long
 past, habitual, needs a medicine mentioned), then the implications and the signals. `levels` turns
 categories and signals into the (category, level) notices to show, by the escalation policy, and
 drops the notices another notice already covers (`[[quiet]]`). No category name appears in this
@@ -59,7 +59,7 @@ def reading(book: Rulebook, text: str) -> tuple[bool, bool]:
     return bool(book.frame("INFORMATION_FRAME").search(text)) and not live, live
 
 
-def analyse(book: Rulebook, text: str, *, medicine_mentioned: bool = False) -> RuleAnalysis:
+def apply_rules(book: Rulebook, text: str, *, medicine_mentioned: bool = False) -> RuleAnalysis:
     """Run every rule over already normalised `text` (see `assistant.safety.text.Normaliser`)."""
     informational, live = reading(book, text)
     fired = [

@@ -13,7 +13,7 @@ Then the escalation policy and the quiet rules (rules.toml) give the notices in 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -23,7 +23,7 @@ from assistant.config import Settings
 from assistant.embedding import Embedder, unit_vectors
 from assistant.lexicon import Vocabulary
 from assistant.records import URGENT_LEVELS, Category, Level, Notice
-from assistant.safety.analysis import RuleAnalysis, analyse, levels
+from assistant.safety.analysis import RuleAnalysis, apply_rules, levels
 from assistant.safety.messages import SafetyMessages
 from assistant.safety.rulebook import Rulebook
 from assistant.safety.text import Normaliser
@@ -82,10 +82,17 @@ class SafetyAssessment:
     categories: frozenset[Category]  # every detected category, e.g. {overdose, withdrawal}
     suppress_passages: bool  # True for self-harm/CRISIS: the answer must quote nothing
     red_flags: tuple[str, ...] = ()  # ids of the red-flag concepts happening now (red_flags.toml)
+    # A greeting, thanks or "what can you do?" with no notice: answered with the help reply, nothing searched.
+    small_talk: bool = False
 
     @property
     def levels(self) -> tuple[Level, ...]:
         return tuple(n.level for n in self.notices)
+
+    @property
+    def urgent_categories(self) -> tuple[Category, ...]:
+        """The categories of the urgent notices (RED, CRISIS, POISON), in display order."""
+        return tuple(n.category for n in self.notices if n.urgent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +192,7 @@ class SafetyDetector:
         text = self.normalise(question)
         mentioned = self.rulebook.frame("MEDICINE_MENTIONED")
         medicine_mentioned = bool(mentioned.search(text)) or any(mentioned.search(self.normalise(t)) for t in history[-5:])
-        rules = analyse(self.rulebook, text, medicine_mentioned=medicine_mentioned)
+        rules = apply_rules(self.rulebook, text, medicine_mentioned=medicine_mentioned)
         raw_sentences = self.red_flags.sentences(question) or [question]
         sentences = [self.normalise(s) for s in raw_sentences]
         resolved = self.red_flags.resolved_from(sentences)
@@ -222,7 +229,7 @@ class SafetyDetector:
             len(sentences) > 1 and any(owners & categories for owners, _ in self._topic_only.values())
         )
         mentioned = self.rulebook.frame("MEDICINE_MENTIONED").search(reading.normalised) is not None
-        by_sentence = [analyse(self.rulebook, s, medicine_mentioned=mentioned) for s in sentences] if needs_sentences else []
+        by_sentence = [apply_rules(self.rulebook, s, medicine_mentioned=mentioned) for s in sentences] if needs_sentences else []
         signals |= self._topic_only_by_sentence(reading, by_sentence)
         for category in self._framed_away(categories, reading, by_sentence):
             replacement = self.rulebook.framed_away[category]
@@ -252,7 +259,10 @@ class SafetyDetector:
             categories -= self._vetoable
             signals -= self._vetoable_signals
             red_flags = ()
-        return self._assessment(frozenset(categories), frozenset(signals), red_flags)
+        assessment = self._assessment(frozenset(categories), frozenset(signals), red_flags)
+        if not assessment.notices and self.is_small_talk(question):
+            return replace(assessment, small_talk=True)
+        return assessment
 
     def _model_reads_emergency(self, reading: Reading, categories: set[Category]) -> bool:
         """Whether the triage model reads an emergency the lists found no urgent notice for: the whole
@@ -335,5 +345,5 @@ class SafetyDetector:
         text = self.normalise(question)
         if not text or len(text.split()) > self.rulebook.small_talk_max_words:
             return False
-        # The caller also checks that the assessment has no notice (engine.py): the rules run once.
+        # `assess` also checks that the question needs no notice (then it is not small talk).
         return bool(self.rulebook.frame("SMALL_TALK").match(text))

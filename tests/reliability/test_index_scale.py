@@ -117,7 +117,7 @@ def test_questions_about_one_document_are_answered_from_an_ivf_index(ivf_setting
     index = load_index(ivf_settings)
     assert isinstance(index.chunk_index, faiss.IndexIVFFlat)
     retriever = Retriever(index, ivf_settings, Lexicon([f"{c.section}\n{c.text}" for c in index.chunks]))
-    terms = retriever.lexicon.analyse("can I drive when drowsy")
+    terms = retriever.lexicon.terms_of("can I drive when drowsy")
     vector = fake_embedder.encode([terms.search_text])[0]
     found = retriever.search(terms, vector, doc_ids=frozenset({"driving.md", "alcohol.txt"}))
     assert found.candidates

@@ -61,7 +61,7 @@ def test_a_build_saves_the_derived_structures_and_they_are_checked_like_every_fi
 
 def start_up_work(settings, embedder, monkeypatch) -> int:
     """How many texts start-up tokenises or matches against topics (every word split goes through
-    lexicon.normalise; topic coverage through shows_topic)."""
+    lexicon.fold_for_matching; topic coverage through shows_topic)."""
     import assistant.engine
     import assistant.lexicon
     import assistant.topics
@@ -78,7 +78,7 @@ def start_up_work(settings, embedder, monkeypatch) -> int:
         return wrapper
 
     with monkeypatch.context() as patch:
-        patch.setattr(assistant.lexicon, "normalise", counted(assistant.lexicon.normalise))
+        patch.setattr(assistant.lexicon, "fold_for_matching", counted(assistant.lexicon.fold_for_matching))
         patch.setattr(assistant.topics, "shows_topic", counted(assistant.topics.shows_topic))
         patch.setattr(assistant.engine, "shows_topic", counted(assistant.topics.shows_topic), raising=False)
         Assistant(settings, embedder, index)
