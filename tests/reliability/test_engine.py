@@ -29,7 +29,8 @@ from assistant.partners import find_partners
 from assistant.records import AnswersQuestions
 from assistant.retrieval import Retriever
 from assistant.safety import SafetyDetector
-from assistant.store import build_chunks, build_index, load_index, read_corpus, stored_vectors
+from assistant.store import build_chunks, build_index, load_index, read_corpus
+from assistant.vector_index import VectorRows
 from tests.conftest import CORPUS, REPO, FakeEmbedder, write_corpus
 
 PACKAGE = Path(assistant.__file__).parent
@@ -155,7 +156,7 @@ def test_embedding_bm25_and_partner_search_all_read_the_chunk_with_its_heading(t
     row = index.chunks.index(noted)
     # What was embedded for the chunk is its search text (no medicine here, so nothing masked).
     np.testing.assert_allclose(
-        stored_vectors(index.chunk_index)[row], embedder.encode([noted.search_text])[0], rtol=1e-5, atol=1e-6
+        VectorRows(index.chunk_index)[row], embedder.encode([noted.search_text])[0], rtol=1e-5, atol=1e-6
     )
     # BM25 finds it by a word only its heading has.
     derived = compute_derived(index.chunks, [[index.documents[c.doc_id].text[s:e] for s, e in c.sentences] for c in index.chunks])
