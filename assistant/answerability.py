@@ -18,8 +18,8 @@ what to name in the "not found" message.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
 
 from assistant.records import Chunk
 from assistant.retrieval import Candidate

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,7 +45,8 @@ def split_recursive(
 
 def _split(text: str, start: int, end: int, separators: tuple[str, ...], size: int, overlap: int) -> list[tuple[int, int]]:
     # The first separator present in this piece; finer ones are kept for pieces still too long.
-    separator, finer = separators[-1], ()
+    separator = separators[-1]
+    finer: tuple[str, ...] = ()
     for i, candidate in enumerate(separators):
         if candidate == "":
             separator = ""
@@ -74,7 +77,7 @@ def _pieces(text: str, start: int, end: int, separator: str) -> list[tuple[int, 
     if not separator:
         return [(i, i + 1) for i in range(start, end)]
     cuts = [start, *(start + m.start() for m in re.finditer(re.escape(separator), text[start:end])), end]
-    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+    return [(a, b) for a, b in pairwise(cuts) if b > a]
 
 
 def _merge(text: str, pieces: list[tuple[int, int]], size: int, overlap: int) -> list[tuple[int, int]]:
@@ -139,7 +142,7 @@ class NaiveBaseline:
         started = time.perf_counter()
         vectors = _normalise(self.embedder.encode(texts))
         embed_ms = (time.perf_counter() - started) * 1000 / max(1, len(texts))
-        return [self._answer_one(text, vector, embed_ms) for text, vector in zip(texts, vectors)]
+        return [self._answer_one(text, vector, embed_ms) for text, vector in zip(texts, vectors, strict=True)]
 
     def _answer_one(self, text: str, vector: np.ndarray, embed_ms: float) -> Answer:
         started = time.perf_counter()
@@ -156,7 +159,7 @@ class NaiveBaseline:
                 highlight_end=len(chunk.text),
                 chunk_ids=(chunk.chunk_id,),
             )
-            for score, i in zip(scores[0], ids[0])
+            for score, i in zip(scores[0], ids[0], strict=True)
             if i >= 0
             for chunk in (self.chunks[i],)
         )

@@ -171,12 +171,12 @@ def find_blocks(text: str) -> list[Block]:
         run_kind = ""
         run: list[_Line] = []
 
-        def flush() -> None:
+        def flush(run_kind: str, run: list[_Line], section: str) -> None:
             if run:
                 blocks.append(Block(run_kind, run[0].start, run[-1].end, section))
 
         wrapped = _looks_hard_wrapped(strings)
-        for line, string in zip(kept, strings):
+        for line in kept:
             kind = "list" if BULLET_RE.match(text[line.raw_start:line.end]) else "paragraph"
             continues_list = (
                 kind == "paragraph" and run_kind == "list" and line.start - line.raw_start > 0 and not wrapped
@@ -187,10 +187,10 @@ def find_blocks(text: str) -> list[Block]:
                 kind == "paragraph" and not wrapped and _ends_sentence(text[run[-1].start:run[-1].end])
             )
             if new_block:
-                flush()
+                flush(run_kind, run, section)
                 run_kind, run = kind, []
             run.append(line)
-        flush()
+        flush(run_kind, run, section)
     return blocks
 
 
@@ -211,9 +211,8 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
                 k = j
                 while k < end and text[k].isspace():
                     k += 1
-                if k >= end or _starts_sentence(text[k]):
-                    if ch != "." or not _is_abbreviation(text, sent_start, i):
-                        boundary_end = j
+                if (k >= end or _starts_sentence(text[k])) and (ch != "." or not _is_abbreviation(text, sent_start, i)):
+                    boundary_end = j
             i = j
         elif ch == "\n":
             # A line break before a bullet or after a colon ends a sentence too.
@@ -262,7 +261,7 @@ def _units(text: str, block: Block) -> list[tuple[int, int]]:
         if trailing and trailing.start() > block.start:
             end = trailing.start()
         return split_sentences(text, block.start, end)
-    units = []
+    units: list[tuple[int, int]] = []
     for line in _lines(text[block.start:block.end]):
         if line is None:
             continue

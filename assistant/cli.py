@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from assistant.config import INDEX_TYPES, Settings, load_settings
 from assistant.errors import AssistantError, InvalidQuestionError, QuestionFileError
@@ -220,8 +220,8 @@ def _config_names(text: str) -> list[str]:
 def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.embedding import load_embedder_for
     from assistant.evaluate import evaluate
-    from assistant.question_file import read_questions
     from assistant.metrics import resolve_targets
+    from assistant.question_file import read_questions
     from assistant.report import check_output_folder, format_console, provenance, write_report
     from assistant.store import read_corpus
 
@@ -269,8 +269,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from assistant.calibration import DEFAULT_MIN_SCORE, fit_min_score, write_calibration
     from assistant.embedding import load_embedder_for
     from assistant.engine import Assistant
-    from assistant.question_file import read_questions
     from assistant.metrics import CorpusText
+    from assistant.question_file import read_questions
 
     settings = _settings(args)
     embedder = load_embedder_for(settings, progress=_progress)

@@ -24,8 +24,8 @@ import hashlib
 import io
 import json
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import bm25s  # imported with the module, not in the first build: it brings scipy (0.5-1.5 s here)
 import numpy as np
@@ -65,7 +65,7 @@ class Rows:
         return frozenset(self.values[self.starts[i]:self.starts[i + 1]].tolist())
 
     @classmethod
-    def of(cls, rows: Sequence[Sequence[int]], dtype) -> "Rows":
+    def of(cls, rows: Sequence[Sequence[int]], dtype) -> Rows:
         starts = np.zeros(len(rows) + 1, dtype=np.int64)
         starts[1:] = np.cumsum([len(r) for r in rows]) if rows else []
         values = np.fromiter((v for r in rows for v in r), dtype=dtype, count=int(starts[-1]))

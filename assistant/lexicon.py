@@ -13,10 +13,11 @@ import math
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from itertools import pairwise
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import Stemmer
 
@@ -80,7 +81,7 @@ class Vocabulary:
         return found
 
     @classmethod
-    def load(cls, path: Path = VOCABULARY_FILE) -> "Vocabulary":
+    def load(cls, path: Path = VOCABULARY_FILE) -> Vocabulary:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         drugs = {name.lower(): cls_name for cls_name, names in data["drug_classes"].items() for name in names}
         return cls(
@@ -124,7 +125,7 @@ class CorpusWords:
     spelling: HashedDeleteIndex  # corpus words of 4+ letters: what a typo may be corrected to
 
     @classmethod
-    def count(cls, chunk_texts: Sequence[str]) -> "CorpusWords":
+    def count(cls, chunk_texts: Sequence[str]) -> CorpusWords:
         stemmer = Stemmer.Stemmer("english")
         counts: Counter[str] = Counter()
         stem_df: Counter[str] = Counter()
@@ -171,6 +172,9 @@ class Lexicon:
         self._corpus_spelling = corpus.spelling
         self._known = frozenset(self.corpus_words | self._vocabulary_words() | dictionary)
         self._max_phrase_words = max(len(k.split()) for k in (*self.vocabulary.lay_terms, *self.vocabulary.drug_classes))
+        # A cache per lexicon: lru_cache on the method is one cache for the class, and its keys hold every
+        # lexicon it has seen (with its spelling index) alive until 4,096 later words push them out.
+        self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
     @cached_property
     def _spelling(self) -> tuple[HashedDeleteIndex, DeleteIndex]:
@@ -201,8 +205,7 @@ class Lexicon:
             return word
         return self._correct(word)
 
-    @lru_cache(maxsize=4096)
-    def _correct(self, word: str) -> str:
+    def _correct_uncached(self, word: str) -> str:
         if word in self.corpus_words or len(word) < 4 or word.isdigit() or word in STOPWORDS:
             return word
         if word in self._known:
@@ -261,7 +264,7 @@ class Lexicon:
         for expansion in expansions:
             content.extend(self.stems(words(expansion)))
         kept = [self.stem(t) for t in tokens if t not in STOPWORDS and t not in self.vocabulary.fillers]
-        phrases = tuple(dict.fromkeys(zip(kept, kept[1:])))
+        phrases = tuple(dict.fromkeys(pairwise(kept)))
         return QueryTerms(
             corrected=" ".join(tokens),
             phrases=phrases,
@@ -278,4 +281,4 @@ class Lexicon:
     def phrases_of(self, text: str) -> frozenset[tuple[str, str]]:
         """Adjacent stem pairs of a text, skipping stop words and fillers as questions do."""
         kept = self.stems(t for t in words(text) if t not in STOPWORDS and t not in self.vocabulary.fillers)
-        return frozenset(zip(kept, kept[1:]))
+        return frozenset(pairwise(kept))

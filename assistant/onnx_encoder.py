@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-from importlib import metadata
 import json
 import os
 import re
@@ -31,9 +30,10 @@ import shutil
 import threading
 import uuid
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -173,9 +173,15 @@ def _export(model_path: str, model: str, variant: str, key: str, staging: Path) 
     tokenizer.backend_tokenizer.save(str(staging / TOKENIZER_FILE))
     dimension = st.get_embedding_dimension() if hasattr(st, "get_embedding_dimension") else (
         st.get_sentence_embedding_dimension())
+    max_seq_length = st.max_seq_length
+    if dimension is None or max_seq_length is None:
+        raise ModelLoadError(
+            f"The model {model!r} states no embedding dimension or no max_seq_length, which the ONNX export records: "
+            "use encoder_backend torch"
+        )
     meta = {
         "model": model, "variant": variant, "key": key, "export_version": EXPORT_VERSION,
-        "dimension": int(dimension), "max_seq_length": int(st.max_seq_length),
+        "dimension": int(dimension), "max_seq_length": int(max_seq_length),
         "pad_token_id": int(tokenizer.pad_token_id or 0), "pad_token": str(tokenizer.pad_token or "[PAD]"),
         "onnx_sha256": _sha256(staging / ONNX_FILE), "torch": torch.__version__,
     }

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from typing import Callable, Protocol, TextIO
+from collections.abc import Callable
+from typing import Protocol, TextIO
 
 LINE_EVERY_FRACTION = 0.05  # 20 lines for a whole run: enough to see it move, few enough to read
 LINE_EVERY_S = 30.0  # and never more than half a minute of silence, however slow each step is

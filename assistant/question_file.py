@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from assistant.errors import QuestionFileError
 from assistant.metrics import CorpusText, Span
@@ -128,6 +129,7 @@ def parse_questions(
             problems.extend(f"line {line}: {error}" for error in errors)
             skipped += 1
             continue
+        assert question is not None  # _to_question gives a question exactly when it finds no error
         first_line[question.qid] = line
         questions.append(question)
     return QuestionSet(tuple(questions), tuple(problems), skipped)
@@ -182,7 +184,7 @@ def _csv_records(text: str, source: str) -> Iterator[tuple[int, dict, list[str]]
             continue
         record: dict[str, Any] = {}
         errors = []
-        for name, cell in zip(header, row):
+        for name, cell in zip(header, row, strict=True):
             cell = cell.strip()
             if name in LIST_FIELDS:
                 record[name] = [part.strip() for part in cell.split("|") if part.strip()]
@@ -199,7 +201,7 @@ def _csv_records(text: str, source: str) -> Iterator[tuple[int, dict, list[str]]
 def _csv_rows(text: str, source: str) -> list[tuple[int, int, list[str]]]:
     """(first line, last line, values) of every non-blank row, header included, read strictly."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows = []
+    rows: list[tuple[int, int, list[str]]] = []
     next_line = 1
     while True:
         try:
@@ -326,6 +328,7 @@ def _to_question(
         spans.extend(found)
     if errors:
         return None, errors
+    assert isinstance(qid, str) and isinstance(text, str)  # each checked above, an error otherwise
     return (
         LabelledQuestion(
             qid=qid,

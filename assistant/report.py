@@ -12,8 +12,9 @@ import hashlib
 import io
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from assistant.config import Settings
 from assistant.evaluate import ConfigRun, EvalReport, QuestionResult
@@ -212,7 +213,7 @@ def failure_kind(result: QuestionResult) -> str | None:
     rank = hit_rank(o.relevant)
     if o.has_evidence and rank is None:
         return "no_relevant_passage"
-    if o.has_evidence and rank > 1:
+    if o.has_evidence and rank is not None and rank > 1:
         return "relevant_not_first"
     if q.emergency is False and o.emergency:
         return "false_alarm"
@@ -336,7 +337,7 @@ def format_console(report: EvalReport) -> str:
                 row += ["", ""]
         rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
 def plot_scores(run: ConfigRun, min_score: float | None, path: Path) -> None:
@@ -373,7 +374,6 @@ def plot_hit_at_k(runs: Sequence[ConfigRun], path: Path) -> None:
     """hit@k for k = 1.. the most passages each configuration returned (at most 10)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
     from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(7, 4), layout="constrained")

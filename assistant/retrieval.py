@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import numpy as np
 
+from assistant import vector_index
 from assistant.config import Settings
 from assistant.derived import Bm25Data, phrase_code
 from assistant.lexicon import Lexicon, QueryTerms
 from assistant.records import Chunk, Passage
-from assistant import vector_index
 from assistant.store import LoadedIndex, stored_vectors
 
 # A passage whose content words are mostly (this share) in an already chosen passage repeats it

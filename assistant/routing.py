@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from assistant.medicines import MedicineMention, MedicineNames, mask_pattern, name_words
 from assistant.records import Document

@@ -36,10 +36,10 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -369,13 +369,13 @@ def build_index(
                 counts={"documents": len(corpus.documents), "chunks": len(chunks), "sentences": len(sentences)},
                 skipped=[asdict(s) for s in corpus.skipped],
                 versions=build_info().as_dict(),  # package version, commit, library versions
-                built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                built_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 build_seconds=round(time.perf_counter() - started, 2),
                 checksums={name: checksum(data) for name, data in written.items()},
             )
             _write_json(staging / MANIFEST, manifest)  # written last: a build folder with a manifest is complete
             fsync_dir(staging)
-            final = index_dir / f"build-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+            final = index_dir / f"build-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
             staging.rename(final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -545,9 +545,11 @@ def ensure_index(
     # embeds (and fingerprints) exactly this read.
     corpus = read_corpus(settings) if reasons and allow_rebuild else None
     if not reasons:
-        manifest = read_manifest(current_build(settings.index_dir))
+        build = current_build(settings.index_dir)
+        assert build is not None  # check_index found no problem, so there is a current build
+        manifest = read_manifest(build)
         return BuildReport(
-            path=current_build(settings.index_dir),
+            path=build,
             rebuilt=False,
             reasons=(),
             documents=manifest["counts"]["documents"],

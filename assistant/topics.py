@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -39,7 +39,7 @@ UNCOVERED_GAP = 0.2
 class TopicReading:
     """The topics a question asks about, most likely first, and how sure the reading is."""
 
-    topics: tuple["Topic", ...] = ()
+    topics: tuple[Topic, ...] = ()
     # Sure enough that, when no passage scoring well shows the first topic, the answer is "not covered".
     refusable: bool = False
     # Sure enough that, when the documents have no passage on the first topic at all, it is "not covered".

@@ -19,9 +19,9 @@ import hashlib
 import os
 import uuid
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -88,7 +88,7 @@ def read_cache(index_dir: Path, dimension: int) -> tuple[dict[bytes, np.ndarray]
     damaged = 0
     norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
     sane = np.isfinite(norms) & (norms <= MAX_VECTOR_NORM)
-    for key_row, vector, check, ok in zip(keys, vectors, checks, sane):
+    for key_row, vector, check, ok in zip(keys, vectors, checks, sane, strict=True):
         key = key_row.tobytes()
         if not ok or _entry_check(key, vector) != check.tobytes():
             damaged += 1
@@ -103,7 +103,7 @@ def write_cache(index_dir: Path, keys: Sequence[bytes], vectors: np.ndarray) -> 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32)
     checks = np.frombuffer(
-        b"".join(_entry_check(k, v) for k, v in zip(keys, vectors)), dtype=np.uint8
+        b"".join(_entry_check(k, v) for k, v in zip(keys, vectors, strict=True)), dtype=np.uint8
     ).reshape(len(keys), _CHECK_BYTES)
     temporary = index_dir / f"{_TEMPORARY_PREFIX}{uuid.uuid4().hex[:8]}.npz"
     try:
@@ -142,7 +142,7 @@ def encode_with_cache(
     fresh = embedder.encode([texts[unique[key]] for key in missing], show_progress=True) if missing else None
     by_key = {key: cached[key] for key in unique if key in cached}
     if fresh is not None:
-        by_key.update(zip(missing, np.asarray(fresh, dtype=np.float32)))
+        by_key.update(zip(missing, np.asarray(fresh, dtype=np.float32), strict=True))
     dimension = embedder.dimension
     vectors = np.stack([by_key[key] for key in keys]).astype(np.float32) if keys else np.zeros((0, dimension), np.float32)
     if use_cache and (missing or damaged or len(cached) != len(unique)):

@@ -155,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         if base_key and n == 1:
             # Ratios paired within each round (the same minutes of machine load), then the median.
             base = rounds[base_key]
-            row["query_speedup"] = statistics.median(b["query_p50_ms"] / r["query_p50_ms"] for b, r in zip(base, results))
-            row["batch_speedup"] = statistics.median(r["batch_texts_per_s"] / b["batch_texts_per_s"] for b, r in zip(base, results))
+            row["query_speedup"] = statistics.median(b["query_p50_ms"] / r["query_p50_ms"] for b, r in zip(base, results, strict=True))
+            row["batch_speedup"] = statistics.median(r["batch_texts_per_s"] / b["batch_texts_per_s"] for b, r in zip(base, results, strict=True))
         elif base_key:  # measured in another phase: ratio of the medians
             base_row = rows[0] if rows and rows[0]["backend"] == "torch" else None
             if base_row:

@@ -284,9 +284,7 @@ def plausible_name(name: str) -> bool:
         return False
     if EXCLUDED_NAME_RE.search(name):
         return False
-    if not re.fullmatch(r"[a-z0-9][a-z0-9 .,'/&+()-]*", name):
-        return False
-    return True
+    return bool(re.fullmatch(r"[a-z0-9][a-z0-9 .,'/&+()-]*", name))
 
 
 def name_variants(name: str) -> list[str]:

@@ -24,11 +24,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from train_triage_model import BANKS, fit, training_questions  # noqa: E402
+
 from assistant.config import Settings  # noqa: E402
 from assistant.embedding import load_embedder  # noqa: E402
 from assistant.safety import SafetyDetector  # noqa: E402
 from assistant.safety.bank import read_bank, run_bank  # noqa: E402
-from train_triage_model import BANKS, fit, training_questions  # noqa: E402
 
 
 def main() -> int:
@@ -45,7 +46,7 @@ def main() -> int:
     def encode(texts: list[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in cache]
         if missing:
-            cache.update(zip(missing, np.asarray(embedder.encode(missing), dtype=np.float32)))
+            cache.update(zip(missing, np.asarray(embedder.encode(missing), dtype=np.float32), strict=True))
         return np.stack([cache[t] for t in texts])
 
     caught = emergencies = alarms = look_alikes = 0

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from assistant.chunking import chunk_text, find_blocks, split_sentences
 from tests.conftest import SEED_ARTICLE
@@ -182,7 +183,7 @@ def test_chunks_are_exact_spans_of_any_generated_document(lines, newline, max_ch
     chunks = chunk_text(text, "gen", max_chars=max_chars, overlap_sentences=overlap)
     assert_verbatim(text, chunks)
     if overlap == 0:
-        for before, after in zip(chunks, chunks[1:]):
+        for before, after in pairwise(chunks):
             assert before.end <= after.start
 
 

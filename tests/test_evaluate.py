@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from assistant.baseline import NaiveBaseline, split_recursive
 from assistant.config import Settings
 from assistant.engine import Question
 from assistant.errors import QuestionFileError
 from assistant.evaluate import EvalReport, judge, summarize_run
-from assistant.question_file import parse_questions, read_questions
 from assistant.ingest import load_corpus
 from assistant.metrics import CorpusText
+from assistant.question_file import parse_questions, read_questions
 from assistant.records import Answer, Document, Passage
 from assistant.report import render_markdown
 from tests.conftest import SEED_ARTICLE
@@ -204,8 +204,8 @@ def test_recursive_split_of_the_seed_article_keeps_exact_offsets_and_size():
     assert len(spans) > 5
     assert all(e - s <= 1000 for s, e in spans)
     assert all(text[s:e] == text[s:e].strip() for s, e in spans)
-    assert all(a[0] < b[0] for a, b in zip(spans, spans[1:]))  # in document order
-    assert any(b[0] < a[1] for a, b in zip(spans, spans[1:]))  # long paragraphs are cut with overlap
+    assert all(a[0] < b[0] for a, b in pairwise(spans))  # in document order
+    assert any(b[0] < a[1] for a, b in pairwise(spans))  # long paragraphs are cut with overlap
 
 
 def test_the_naive_baseline_quotes_four_verbatim_passages_and_never_abstains(toy_corpus, fake_embedder):
@@ -236,7 +236,7 @@ def test_the_markdown_report_shows_a_missed_emergency_first_with_what_was_expect
         Answer("q", "q", (wrong,), False, False, (), "", top_score=0.7),
         Answer("q", "q", (), True, False, (), "", message="Not in the documents.", top_score=0.2),
     )
-    run = summarize_run("default", {"name": "default"}, [judge(q, a, corpus, 5.0) for q, a in zip(questions, answers)], k=3)
+    run = summarize_run("default", {"name": "default"}, [judge(q, a, corpus, 5.0) for q, a in zip(questions, answers, strict=True)], k=3)
 
     failures = render_markdown(EvalReport("now", "q.jsonl", 3, 0.5, (run,))).split("## Worst failures")[1]
 

@@ -7,7 +7,6 @@ below gets an urgent category from similarity; these tests keep it that way when
 
 from __future__ import annotations
 
-
 import pytest
 
 from assistant.config import Settings

@@ -80,7 +80,7 @@ def test_examples_are_read_as_their_topic_when_left_out_of_the_bank(detector):
     topics, embedder, mask = detector
     vectors = embedder.encode([mask.sub("", e) for _, e in EXAMPLES])
     missed = []
-    for row, ((name, example), vector) in enumerate(zip(EXAMPLES, vectors)):
+    for row, ((name, example), vector) in enumerate(zip(EXAMPLES, vectors, strict=True)):
         reading = topics.detect(example, vector, skip=frozenset({row}))
         if name not in [t.name for t in reading.topics]:
             missed.append(f"{name}: {example}")

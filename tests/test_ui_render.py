@@ -11,8 +11,7 @@ import html
 from html.parser import HTMLParser
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from assistant.config import Settings
 from assistant.records import Document, Notice

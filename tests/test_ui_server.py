@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AuthenticationError
 
 from assistant.config import Settings
 from assistant.records import URGENT_LEVELS
@@ -120,7 +121,7 @@ def test_twenty_clients_at_once_each_get_their_own_correct_answer(real_server, r
         return question, ask(client, question)
 
     with ThreadPoolExecutor(max_workers=len(questions)) as pool:
-        results = list(pool.map(one, zip(clients, questions), timeout=300))
+        results = list(pool.map(one, zip(clients, questions, strict=True), timeout=300))
 
     assert len(results) == 20
     for question, result in results:
@@ -132,9 +133,10 @@ def test_twenty_clients_at_once_each_get_their_own_correct_answer(real_server, r
 def test_with_login_variables_set_the_server_refuses_clients_without_the_password():
     server, demo = start_server(StubAssistant(), Settings(auth_user="nurse", auth_password="s3cret"))
     try:
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             Client(server.url, verbose=False)
-        with pytest.raises(Exception):
+        # gradio_client's words for a refused login (the server answers 400, not 401, to a wrong password).
+        with pytest.raises(ValueError, match="Could not login"):
             Client(server.url, auth=("nurse", "wrong"), verbose=False)
         client = Client(server.url, auth=("nurse", "s3cret"), verbose=False)
         assert client.predict("what are the side effects?", [], api_name="/ask")["kind"] == "answer"

@@ -17,9 +17,10 @@ import functools
 import html
 import inspect
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import gradio as gr
 
@@ -485,12 +486,12 @@ def build_app(assistant: AnswersQuestions, settings: Settings) -> gr.Blocks:
 
         # Every event that runs the assistant shares one limit, so at most concurrency_limit
         # answers are computed at once however the requests arrive (chat, examples, API).
-        limits = dict(concurrency_limit=settings.concurrency_limit, concurrency_id="assistant")
-        private = dict(api_visibility="private")
+        limits: dict[str, Any] = dict(concurrency_limit=settings.concurrency_limit, concurrency_id="assistant")
+        private: dict[str, Any] = dict(api_visibility="private")
         # Each event that changes the conversation also hands it to `saved` (the browser's storage),
         # in the same update: a separate change event raced the next question typed.
         textbox.submit(on_submit, [textbox, chatbot], [textbox, chatbot, saved], **private, **limits)
-        for button, question in zip(example_buttons, EXAMPLE_QUESTIONS):
+        for button, question in zip(example_buttons, EXAMPLE_QUESTIONS, strict=True):
             button.click(_example_handler(question), [chatbot], [chatbot, saved], **private, **limits)
         again_button.click(on_ask_again, [chatbot], [chatbot, saved], **private, **limits)
         edit_button.click(on_edit, [chatbot], [textbox, chatbot, saved], **private).then(

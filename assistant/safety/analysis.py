@@ -9,8 +9,8 @@ module: the policy is data.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from assistant.records import LEVEL_ORDER, URGENT_LEVELS, Category, Level
 from assistant.safety.rulebook import Rule, Rulebook, Skip, When
@@ -79,7 +79,7 @@ def analyse(book: Rulebook, text: str, *, medicine_mentioned: bool = False) -> R
             continue
         if implication.remove is not None:
             categories.discard(implication.remove)
-            names = [n for n, r in zip(names, fired) if r.category != implication.remove]
+            names = [n for n, r in zip(names, fired, strict=True) if r.category != implication.remove]
             fired = [r for r in fired if r.category != implication.remove]
         if implication.add is not None:
             categories.add(implication.add)

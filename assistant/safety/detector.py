@@ -13,9 +13,9 @@ Then the escalation policy and the quiet rules (rules.toml) give the notices in 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -47,7 +47,7 @@ class TriageModel:
     labels: np.ndarray  # True for an emergency
 
     @classmethod
-    def load(cls, embedder: Embedder, path: Path = TRIAGE_MODEL_FILE) -> "TriageModel | None":
+    def load(cls, embedder: Embedder, path: Path = TRIAGE_MODEL_FILE) -> TriageModel | None:
         """The model for `embedder`, or None (with a log line) when the file was made for another."""
         try:
             data = np.load(path)
@@ -147,10 +147,10 @@ class SafetyDetector:
             # leaves what tells the categories apart.
             self._centre = vectors.mean(axis=0)
             self._example_matrix = unit_vectors(vectors - self._centre)
-            owners = [c for c, _ in examples]
-            starts = [i for i in range(len(owners)) if i == 0 or owners[i] != owners[i - 1]]
+            example_owners = [c for c, _ in examples]
+            starts = [i for i in range(len(example_owners)) if i == 0 or example_owners[i] != example_owners[i - 1]]
             self._group_starts = np.array(starts)
-            self._group_categories = [owners[i] for i in starts]
+            self._group_categories = [example_owners[i] for i in starts]
         self._embedder = embedder
 
     def normalise(self, text: str) -> str:
@@ -165,7 +165,7 @@ class SafetyDetector:
             query_vector = self._embedder.encode([question])[0]
         vector = unit_vectors(np.asarray(query_vector, dtype=np.float32).reshape(-1) - self._centre)
         best = np.maximum.reduceat(self._example_matrix @ vector, self._group_starts)
-        return {c: float(s) for c, s in zip(self._group_categories, best)}
+        return {c: float(s) for c, s in zip(self._group_categories, best, strict=True)}
 
     def read(self, question: str, history: Sequence[str] = (), query_vector: np.ndarray | None = None) -> Reading:
         """What the lists and the model see in `question` (history: earlier user messages, oldest first;
@@ -180,9 +180,9 @@ class SafetyDetector:
         sentences = [self.normalise(s) for s in raw_sentences]
         resolved = self.red_flags.resolved_from(sentences)
         findings = tuple(self.red_flags.find(sentences, text))
-        framed = tuple(self.red_flags.frame(s, len(s), r) for s, r in zip(sentences, resolved))
+        framed = tuple(self.red_flags.frame(s, len(s), r) for s, r in zip(sentences, resolved, strict=True))
         hypothetical = self.red_flags.frames["hypothetical"]
-        open_to_model = tuple(f == "live" and not hypothetical.search(s) for s, f in zip(sentences, framed))
+        open_to_model = tuple(f == "live" and not hypothetical.search(s) for s, f in zip(sentences, framed, strict=True))
         person = self.rulebook.frame("PERSON_WORD")
         live = any(f == "live" for f in framed) and bool(person.search(text)) and not rules.informational
         probability, sure_not = None, False
@@ -204,7 +204,7 @@ class SafetyDetector:
             # A danger sign told of as read, heard, hypothetical or over escalates nothing.
             if signal.name in signals and signal.pattern is not None and len(sentences) > 1:
                 frames = [
-                    self.red_flags.frame(s, m.end(), r) for s, r in zip(sentences, resolved) for m in [signal.pattern.search(s)] if m
+                    self.red_flags.frame(s, m.end(), r) for s, r in zip(sentences, resolved, strict=True) for m in [signal.pattern.search(s)] if m
                 ]
                 if frames and all(f in TOLD_NOT_HAPPENING | {"hypothetical"} for f in frames):
                     signals.discard(signal.name)
@@ -262,7 +262,7 @@ class SafetyDetector:
         if len(reading.sentences) < 2 or self._embedder is None or self.triage_model is None:
             return False
         live = [
-            text for text, s, open_ in zip(reading.raw_sentences, reading.sentences, reading.open_to_model)
+            text for text, s, open_ in zip(reading.raw_sentences, reading.sentences, reading.open_to_model, strict=True)
             if open_ and len(s.split()) >= book.model_sentence_min_words
         ]
         if not live:
@@ -302,7 +302,7 @@ class SafetyDetector:
         for category in (c for c in self.rulebook.framed_away if c in categories):
             frames = [
                 self.red_flags.frame(s, self._first_match(category, s), r)
-                for s, r, found in zip(reading.sentences, reading.resolved, by_sentence)
+                for s, r, found in zip(reading.sentences, reading.resolved, by_sentence, strict=True)
                 if category in found.categories
             ]
             if frames and all(frame in TOLD_NOT_HAPPENING for frame in frames):

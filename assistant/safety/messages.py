@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from assistant.config import Settings
 from assistant.errors import SettingsError
@@ -93,7 +94,7 @@ class SafetyMessages:
     _placeholders: Mapping[str, str]
 
     @classmethod
-    def load(cls, settings: Settings, path: Path = SAFETY_FILE) -> "SafetyMessages":
+    def load(cls, settings: Settings, path: Path = SAFETY_FILE) -> SafetyMessages:
         """Read and check wording.toml; raises SettingsError naming the entry that is wrong."""
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -102,7 +103,7 @@ class SafetyMessages:
         return cls.from_dict(data, settings)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], settings: Settings) -> "SafetyMessages":
+    def from_dict(cls, data: Mapping[str, Any], settings: Settings) -> SafetyMessages:
         phrases = _require(data, "phrases", "the file")
         placeholders = {
             "emergency_number_phrase": _fill(
@@ -132,7 +133,7 @@ class SafetyMessages:
 
         def level_of(value: object, where: str) -> Level:
             try:
-                return Level(value)
+                return Level(str(value))
             except ValueError:
                 raise SettingsError(
                     f"{SAFETY_FILE.name}: {where} level {value!r} must be one of {', '.join(Level)}"

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from assistant.errors import SettingsError
 from assistant.records import Category, Level
@@ -142,7 +143,7 @@ class Rulebook:
         *,
         medicine_names: Iterable[str] = (),
         vocabulary: Mapping[str, Iterable[str]] | None = None,
-    ) -> "Rulebook":
+    ) -> Rulebook:
         """Read and check rules.toml.
 
         Args:
@@ -208,7 +209,7 @@ class _Loader:
         try:
             return kind(value)
         except ValueError:
-            known = ", ".join(m.value for m in kind)  # type: ignore[attr-defined]
+            known = ", ".join(m.value for m in kind)
             raise self.error(where, f"unknown {kind.__name__.lower()} {value!r}; known: {known}") from None
 
     def text(self, value: Any, where: str) -> str:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from assistant.records import Level
 from assistant.safety.rulebook import RulebookError
@@ -72,7 +73,7 @@ class RedFlags:
     frames: Mapping[str, re.Pattern[str]]
 
     @classmethod
-    def load(cls, fragments: Mapping[str, str], path: Path = RED_FLAGS_FILE) -> "RedFlags":
+    def load(cls, fragments: Mapping[str, str], path: Path = RED_FLAGS_FILE) -> RedFlags:
         """Read and check red_flags.toml; `fragments` are rules.toml's, expanded ({RELATIONS}, ...)."""
         name = path.name
         try:
@@ -194,9 +195,8 @@ class RedFlags:
     def _cue_holds(self, frame: str, before: str) -> bool:
         """A cue before the symptom frames it, unless a now-word comes between them
         ("i told him not to mix them and now he will not wake up")."""
-        last = None
-        for last in self.frames[frame].finditer(before):
-            pass
+        cues = list(self.frames[frame].finditer(before))
+        last = cues[-1] if cues else None
         return last is not None and not self.frames["resumes"].search(before[last.end():])
 
     def find(self, sentences: list[str], whole: str) -> list[Finding]:
@@ -207,7 +207,7 @@ class RedFlags:
             if concept.requires is not None and not concept.requires.search(whole):
                 continue
             best: Finding | None = None
-            for sentence, resolved_later in zip(sentences, resolved):
+            for sentence, resolved_later in zip(sentences, resolved, strict=True):
                 if concept.unless is not None and concept.unless.search(sentence):
                     continue
                 for pattern in concept.lay:

@@ -159,7 +159,7 @@ def test_an_unreadable_cache_file_means_everything_is_embedded_again(toy_setting
 
 
 def test_the_cache_keeps_only_the_texts_of_the_latest_build(toy_settings):
-    from assistant.vector_cache import CACHE_FILE, read_cache
+    from assistant.vector_cache import read_cache
 
     write_corpus(toy_settings.corpus_dir, {"zebrafish.txt": NEW_LEAFLET})
     build_index(toy_settings, RecordingEmbedder())
@@ -183,9 +183,9 @@ def test_another_model_or_backend_never_reuses_the_cached_vectors(toy_settings):
 
 
 def test_with_the_cache_off_every_build_embeds_everything_and_writes_no_cache(toy_settings):
-    from assistant.vector_cache import CACHE_FILE, read_cache
-
     from dataclasses import replace
+
+    from assistant.vector_cache import CACHE_FILE
 
     settings = replace(toy_settings, vector_cache=False)
     first = build_index(settings, RecordingEmbedder())
@@ -204,7 +204,7 @@ def test_a_temporary_cache_file_left_by_a_killed_build_is_removed(toy_settings):
 
 @pytest.mark.slow  # about 15 processes started and killed
 def test_kill_9_during_builds_leaves_a_readable_cache_and_a_complete_index(toy_settings):
-    from assistant.vector_cache import CACHE_FILE, read_cache
+    from assistant.vector_cache import read_cache
 
     documents = {f"doc{i}.txt": f"Document {i}\n\n" + " ".join(TOY_DOCUMENTS.values()) * 3 for i in range(30)}
     write_corpus(toy_settings.corpus_dir, documents)

@@ -9,7 +9,6 @@ exports the bundled all-MiniLM-L6-v2 and compares its vectors with PyTorch's on 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 

@@ -15,16 +15,15 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import assistant.embedding
 import assistant.report
 from assistant.cli import main
 from assistant.errors import OutputFolderError, QuestionFileError
-from assistant.question_file import read_questions
 from assistant.ingest import load_corpus
 from assistant.progress import LineProgress
+from assistant.question_file import read_questions
 from tests.conftest import REPO, write_corpus
 
 KIDNEY = "People with kidney disease need care with this drug."

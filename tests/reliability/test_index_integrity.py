@@ -247,7 +247,7 @@ def test_kill_9_at_random_points_of_builds_always_leaves_a_complete_index(toy_se
     build_index(toy_settings, fake_embedder)
     rng = random.Random(10)
     completed, left_half_written = 0, 0
-    for attempt in range(20):
+    for _ in range(20):
         builder = start_build_loop(toy_settings.corpus_dir, toy_settings.index_dir)
         time.sleep(rng.uniform(0.0, 1.5))
         builder.send_signal(signal.SIGKILL)

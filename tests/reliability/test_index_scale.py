@@ -44,7 +44,7 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int, rows: np.ndarray
 
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean([len(set(f.tolist()) & set(t.tolist())) / len(t) for f, t in zip(found, truth)]))
+    return float(np.mean([len(set(f.tolist()) & set(t.tolist())) / len(t) for f, t in zip(found, truth, strict=True)]))
 
 
 @pytest.mark.parametrize("count, kind", [(1_000, "flat"), (2_000, "flat"), (2_001, "ivf"), (6_000, "ivf")])
