@@ -148,7 +148,7 @@ test-fast: install
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) $(LOCK_VENV) dist build index/CURRENT index/build-* index/.tmp-build-* .pytest_cache .eval-index
+	rm -rf $(VENV) $(LOCK_VENV) dist build index/CURRENT index/build-* index/.tmp-build-* .pytest_cache .mypy_cache .ruff_cache .eval-index
 
 # The safety review sheet a clinician reads (red flags, rules, escalation, wording, sources), from the
 # data the assistant runs on. tests/test_safety_rules.py fails when docs/safety-sheet.md is out of date.
