@@ -23,7 +23,7 @@ UV         := uv==0.13.9
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-run readme lock lock-upgrade lock-check dist run serve index test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind eval-emergencies-lobo triage-model safety-sheet bench bench-encoder bench-scale clean
+.PHONY: install install-run readme lock lock-upgrade lock-check dist run serve index lint test test-fast eval eval-blind eval-noise eval-emergencies eval-emergencies-blind eval-emergencies-lobo triage-model safety-sheet bench bench-encoder bench-scale clean
 
 install: $(TEST_STAMP)
 install-run: $(RUN_STAMP)
@@ -87,9 +87,17 @@ LEAFLET_GATE := --fail-under hit@1=0.78 --fail-under hit@3=0.85 --fail-under wro
         --fail-under abstain=0.85 --fail-under emergency_recall=1.0 --fail-under false_alarm=0.02 \
         --fail-under wrong_medicine=0.0 --fail-under verbatim=1.0
 
-# Every test tier: fast unit tests, then the real model, the Gradio server and the browser,
+# Lint, format and types, with the versions the test lock pins (settings: pyproject.toml, [tool.ruff] and
+# [tool.mypy]). Formatting is checked, not applied; `.venv/bin/ruff format $(LINTED)` applies it.
+LINTED := assistant ui tests scripts
+lint: install
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy assistant ui
+
+# Every test tier, after lint: fast unit tests, then the real model, the Gradio server and the browser,
 # then the gold question set and the leaflet tuning half against their targets.
-test: install
+test: install lint
 	$(PY) scripts/lock.py --check --installed
 	$(BIN)/pytest -m "" -q
 	$(PY) scripts/emergency_bank.py tests/data/emergency-tune.jsonl --fail-under recall=0.98 --fail-under false_alarms=0.02
@@ -140,7 +148,7 @@ test-fast: install
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) $(LOCK_VENV) dist build index/CURRENT index/build-* index/.tmp-build-* .pytest_cache .eval-index
+	rm -rf $(VENV) $(LOCK_VENV) dist build index/CURRENT index/build-* index/.tmp-build-* .pytest_cache .mypy_cache .ruff_cache .eval-index
 
 # The README's command usage blocks, rewritten from the real `--help` of each command (standard library only;
 # tests/test_readme_usage.py fails when they differ: `python scripts/readme_usage.py --check` shows the diff).

@@ -18,8 +18,8 @@ what to name in the "not found" message.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 from assistant.partners import Partner
 from assistant.records import Chunk
@@ -88,7 +88,9 @@ def decide(
         first = topics.topics[0]
         if first.name in uncovered and topics.refusable_if_absent:
             # No passage of the medicine's documents shows the topic at all: they do not cover it.
-            return Decision(False, tuple(ranked), f"no document about the medicine shows the topic {first.name}", topic=first)
+            return Decision(
+                False, tuple(ranked), f"no document about the medicine shows the topic {first.name}", topic=first
+            )
         # The model read the question as on these topics: passages that show one get a bonus (the
         # caller adds the scope's passages on the topic to the candidates, however they scored).
         showing = {c.chunk_index for c in ranked if any(shows_topic(t, c.chunk) for t in topics.topics)}
@@ -98,7 +100,12 @@ def decide(
             sorted(boosted, key=lambda c: -c.score),
         )
         if not (ranked and ranked[0].chunk_index in showing and ranked[0].score >= min_score) and topics.refusable:
-            return Decision(False, tuple(ranked), f"no passage scoring above the threshold shows the topic {first.name}", topic=first)
+            return Decision(
+                False,
+                tuple(ranked),
+                f"no passage scoring above the threshold shows the topic {first.name}",
+                topic=first,
+            )
 
     if not ranked or ranked[0].score < min_score:
         best = ranked[0].score if ranked else 0.0
@@ -113,7 +120,9 @@ def decide(
         pool = _first([c for c in naming if c in pool], pool)
 
     if AMOUNT_QUESTION.search(question) and not NUMBER.search(ranked[0].chunk.text):
-        numbered = [c for c in pool[:EVIDENCE_DEPTH] if NUMBER.search(c.chunk.text) and c.score >= ranked[0].score - margin]
+        numbered = [
+            c for c in pool[:EVIDENCE_DEPTH] if NUMBER.search(c.chunk.text) and c.score >= ranked[0].score - margin
+        ]
         if not numbered:
             return Decision(False, tuple(ranked), "asks for an amount or time, and no close passage gives one")
         ranked = _first(numbered[:1], ranked)

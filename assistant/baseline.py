@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
@@ -38,15 +40,18 @@ def split_recursive(
     return _split(text, 0, len(text), tuple(separators), chunk_size, chunk_overlap)
 
 
-def _split(text: str, start: int, end: int, separators: tuple[str, ...], size: int, overlap: int) -> list[tuple[int, int]]:
+def _split(
+    text: str, start: int, end: int, separators: tuple[str, ...], size: int, overlap: int
+) -> list[tuple[int, int]]:
     # The first separator present in this piece; finer ones are kept for pieces still too long.
-    separator, finer = separators[-1], ()
+    separator = separators[-1]
+    finer: tuple[str, ...] = ()
     for i, candidate in enumerate(separators):
         if candidate == "":
             separator = ""
             break
         if text.find(candidate, start, end) >= 0:
-            separator, finer = candidate, separators[i + 1:]
+            separator, finer = candidate, separators[i + 1 :]
             break
     chunks: list[tuple[int, int]] = []
     small: list[tuple[int, int]] = []
@@ -71,7 +76,7 @@ def _pieces(text: str, start: int, end: int, separator: str) -> list[tuple[int, 
     if not separator:
         return [(i, i + 1) for i in range(start, end)]
     cuts = [start, *(start + m.start() for m in re.finditer(re.escape(separator), text[start:end])), end]
-    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+    return [(a, b) for a, b in pairwise(cuts) if b > a]
 
 
 def _merge(text: str, pieces: list[tuple[int, int]], size: int, overlap: int) -> list[tuple[int, int]]:
@@ -144,7 +149,7 @@ class NaiveBaseline:
         started = time.perf_counter()
         vectors = unit_vectors(self.embedder.encode(texts))
         embed_ms = (time.perf_counter() - started) * 1000 / max(1, len(texts))
-        return [self._answer_one(text, vector, embed_ms) for text, vector in zip(texts, vectors)]
+        return [self._answer_one(text, vector, embed_ms) for text, vector in zip(texts, vectors, strict=True)]
 
     def _answer_one(self, text: str, vector: np.ndarray, embed_ms: float) -> Answer:
         started = time.perf_counter()
@@ -161,7 +166,7 @@ class NaiveBaseline:
                 highlight_end=len(chunk.text),
                 chunk_ids=(chunk.chunk_id,),
             )
-            for score, i in zip(scores[0], ids[0])
+            for score, i in zip(scores[0], ids[0], strict=True)
             if i >= 0
             for chunk in (self.chunks[i],)
         )
@@ -177,4 +182,3 @@ class NaiveBaseline:
             top_score=passages[0].score if passages else 0.0,
             timings_ms={"embed": embed_ms, "retrieve": retrieve_ms, "total": embed_ms + retrieve_ms},
         )
-

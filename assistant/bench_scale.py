@@ -17,19 +17,19 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from email.parser import Parser
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
+from assistant.bench import timing_percentile
 from assistant.chunking import chunk_text
 from assistant.config import Settings
 from assistant.embedding import Embedder, unit_vectors
 from assistant.errors import BenchError
-from assistant.metrics import percentile
 from assistant.vector_index import build_vector_index, search
 
 SCALE_SIZES = (10_000, 100_000, 1_000_000)
@@ -67,7 +67,7 @@ class ScaleRow:
 def real_texts(limit: int, *, max_chars: int = 300) -> list[str]:
     """Up to `limit` distinct passages of real English: installed packages' descriptions, chunked."""
     bodies = []
-    for dist in sorted(metadata.distributions(), key=lambda d: (d.metadata.get("Name") or "").lower()):
+    for dist in sorted(metadata.distributions(), key=lambda d: (d.name or "").lower()):
         message = Parser().parsestr(dist.read_text("METADATA") or "")
         body = message.get_payload() if not message.is_multipart() else ""
         if isinstance(body, str) and len(body.strip()) >= 400:
@@ -117,7 +117,10 @@ def synthetic_corpus(real: np.ndarray, size: int, rng: np.random.Generator) -> n
 
 
 def _recall(found: np.ndarray, truth: np.ndarray) -> float:
-    hits = [len(set(f[f >= 0].tolist()) & set(t[t >= 0].tolist())) / max(1, (t >= 0).sum()) for f, t in zip(found, truth)]
+    hits = [
+        len(set(f[f >= 0].tolist()) & set(t[t >= 0].tolist())) / max(1, (t >= 0).sum())
+        for f, t in zip(found, truth, strict=True)
+    ]
     return float(np.mean(hits))
 
 
@@ -164,11 +167,11 @@ def measure_size(vectors: np.ndarray, queries: np.ndarray, settings: Settings, *
         kind=choice.kind,
         parameters=choice.describe(),
         build_seconds=build_seconds,
-        search_p50_ms=percentile(times, 50),
-        search_p95_ms=percentile(times, 95),
-        selector_p50_ms=percentile(sel_times, 50),
-        selector_p95_ms=percentile(sel_times, 95),
-        exact_p50_ms=percentile(exact_ms, 50),
+        search_p50_ms=timing_percentile(times, 50),
+        search_p95_ms=timing_percentile(times, 95),
+        selector_p50_ms=timing_percentile(sel_times, 50),
+        selector_p95_ms=timing_percentile(sel_times, 95),
+        exact_p50_ms=timing_percentile(exact_ms, 50),
         recall_at_10=_recall(found, truth),
         selector_recall_at_10=_recall(sel_found, sub_truth),
         index_mb=index_mb,

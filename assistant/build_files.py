@@ -85,7 +85,7 @@ def sane_norms(vectors: np.ndarray) -> bool:
     vectors = np.asarray(vectors)
     # In blocks: the float64 copy (huge values must not overflow) of a whole index would double its memory.
     for start in range(0, len(vectors), 4096):
-        norms = np.linalg.norm(vectors[start:start + 4096].astype(np.float64), axis=1)
+        norms = np.linalg.norm(vectors[start : start + 4096].astype(np.float64), axis=1)
         if not (np.all(np.isfinite(norms)) and norms.max() <= MAX_VECTOR_NORM):
             return False
     return True

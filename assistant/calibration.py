@@ -15,10 +15,11 @@ import copy
 import hashlib
 import json
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, TypeGuard
 
 from assistant.metrics import CorpusText, summarize
 
@@ -63,7 +64,7 @@ def read_calibration(index_dir: Path) -> Calibration | None:
         return None
 
 
-def applies(calibration: Calibration | None, manifest: dict) -> bool:
+def applies(calibration: Calibration | None, manifest: dict) -> TypeGuard[Calibration]:
     """Was `calibration` fitted on exactly the corpus and model of this index?"""
     if calibration is None:
         return False
@@ -119,7 +120,7 @@ def fit_min_score(
         n_unanswerable=n_no,
         corpus=dict(assistant.index.manifest.get("corpus", {}).get("files", {})),
         model=assistant.index.manifest.get("model", {}).get("name", ""),
-        fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        fitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
         objective=round(scores[best], 4),
         default_objective=round(scores[DEFAULT_MIN_SCORE], 4),
     )

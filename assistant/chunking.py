@@ -38,7 +38,9 @@ BOILERPLATE_LINE_RE = re.compile(
     re.IGNORECASE,
 )
 # Link texts that a web page leaves at the end of a paragraph ("... treatment option. source").
-TRAILING_LINK_RE = re.compile(r"(?<=[.!?)\]”\"])[ \t\u00a0]+(?:source|\[source\]|read more|link)[ \t\u00a0]*$", re.IGNORECASE)
+TRAILING_LINK_RE = re.compile(
+    r"(?<=[.!?)\]”\"])[ \t\u00a0]+(?:source|\[source\]|read more|link)[ \t\u00a0]*$", re.IGNORECASE
+)
 
 SENTENCE_END_CHARS = ".!?"
 CLOSERS = "\"'”’)]»"
@@ -58,7 +60,7 @@ class _Line:
     raw_start: int  # offset of the line's first character
 
     def text(self, doc: str) -> str:
-        return doc[self.start:self.end]
+        return doc[self.start : self.end]
 
 
 def _lines(text: str) -> list[_Line | None]:
@@ -154,7 +156,7 @@ def find_blocks(text: str) -> list[Block]:
     for group in groups:
         kept: list[_Line] = []
         for line in group:
-            if BOILERPLATE_LINE_RE.match(text[line.raw_start:line.end]):
+            if BOILERPLATE_LINE_RE.match(text[line.raw_start : line.end]):
                 blocks.append(Block("boilerplate", line.start, line.end, section))
             else:
                 kept.append(line)
@@ -177,26 +179,26 @@ def find_blocks(text: str) -> list[Block]:
         run_kind = ""
         run: list[_Line] = []
 
-        def flush() -> None:
+        def flush(run_kind: str, run: list[_Line], section: str) -> None:
             if run:
                 blocks.append(Block(run_kind, run[0].start, run[-1].end, section))
 
         wrapped = _looks_hard_wrapped(strings)
-        for line, string in zip(kept, strings):
-            kind = "list" if BULLET_RE.match(text[line.raw_start:line.end]) else "paragraph"
+        for line in kept:
+            kind = "list" if BULLET_RE.match(text[line.raw_start : line.end]) else "paragraph"
             continues_list = (
                 kind == "paragraph" and run_kind == "list" and line.start - line.raw_start > 0 and not wrapped
             )
             if continues_list:
                 kind = "list"  # an indented continuation line of a bullet item
             new_block = kind != run_kind or (
-                kind == "paragraph" and not wrapped and _ends_sentence(text[run[-1].start:run[-1].end])
+                kind == "paragraph" and not wrapped and _ends_sentence(text[run[-1].start : run[-1].end])
             )
             if new_block:
-                flush()
+                flush(run_kind, run, section)
                 run_kind, run = kind, []
             run.append(line)
-        flush()
+        flush(run_kind, run, section)
     return blocks
 
 
@@ -217,9 +219,8 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
                 k = j
                 while k < end and text[k].isspace():
                     k += 1
-                if k >= end or _starts_sentence(text[k]):
-                    if ch != "." or not _is_abbreviation(text, sent_start, i):
-                        boundary_end = j
+                if (k >= end or _starts_sentence(text[k])) and (ch != "." or not _is_abbreviation(text, sent_start, i)):
+                    boundary_end = j
             i = j
         elif ch == "\n":
             # A line break before a bullet or after a colon ends a sentence too.
@@ -268,8 +269,8 @@ def _units(text: str, block: Block) -> list[tuple[int, int]]:
         if trailing and trailing.start() > block.start:
             end = trailing.start()
         return split_sentences(text, block.start, end)
-    units = []
-    for line in _lines(text[block.start:block.end]):
+    units: list[tuple[int, int]] = []
+    for line in _lines(text[block.start : block.end]):
         if line is None:
             continue
         line_start, line_end = block.start + line.start, block.start + line.end
@@ -295,7 +296,7 @@ def _merge_list_intros(text: str, blocks: list[Block]) -> list[Block]:
             prev is not None
             and prev.kind == "paragraph"
             and block.kind in ("list", "table")
-            and text[prev.start:prev.end].rstrip().endswith(":")
+            and text[prev.start : prev.end].rstrip().endswith(":")
         ):
             merged[-1] = Block(block.kind, prev.start, block.end, block.section)
         else:
@@ -304,7 +305,11 @@ def _merge_list_intros(text: str, blocks: list[Block]) -> list[Block]:
 
 
 def _is_dangling_intro(text: str, block: Block) -> bool:
-    return block.kind == "paragraph" and text[block.start:block.end].rstrip().endswith(":") and block.end - block.start < 120
+    return (
+        block.kind == "paragraph"
+        and text[block.start : block.end].rstrip().endswith(":")
+        and block.end - block.start < 120
+    )
 
 
 def chunk_text(
@@ -350,7 +355,7 @@ def chunk_text(
 def _block_units(text: str, block: Block) -> list[tuple[int, int]]:
     """Units of a list or table block; an intro paragraph merged in front is split into sentences."""
     first_item = None
-    for line in _lines(text[block.start:block.end]):
+    for line in _lines(text[block.start : block.end]):
         if line is None:
             continue
         absolute = block.start + line.raw_start
@@ -368,13 +373,13 @@ def _block_units(text: str, block: Block) -> list[tuple[int, int]]:
 
 def _table_start(text: str, block: Block) -> int:
     """Where the table itself starts inside a block that may begin with an intro paragraph."""
-    for line in _lines(text[block.start:block.end]):
+    for line in _lines(text[block.start : block.end]):
         if line is None:
             continue
         candidate = block.start + line.start
-        if not text[block.start:candidate].strip():
+        if not text[block.start : candidate].strip():
             continue
-        previous = text[block.start:candidate].rstrip()
+        previous = text[block.start : candidate].rstrip()
         if previous.endswith(":"):
             return candidate
     return block.start

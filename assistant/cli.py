@@ -11,8 +11,8 @@ import errno
 import logging
 import socket
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from assistant.config import ENV_PREFIX, INDEX_TYPES, Settings, load_settings
 from assistant.errors import (
@@ -163,8 +163,13 @@ def format_answer(answer, *, bold: bool = False) -> str:
         text = passage.text
         if bold and 0 <= passage.highlight_start < passage.highlight_end <= len(text):
             # ANSI bold marks the best-matching sentence; the quoted characters are unchanged.
-            text = (text[:passage.highlight_start] + "\033[1m" + text[passage.highlight_start:passage.highlight_end]
-                    + "\033[0m" + text[passage.highlight_end:])
+            text = (
+                text[: passage.highlight_start]
+                + "\033[1m"
+                + text[passage.highlight_start : passage.highlight_end]
+                + "\033[0m"
+                + text[passage.highlight_end :]
+            )
         lines.extend("   | " + line for line in text.split("\n"))
         lines.extend(f"   {labels.unverified(reason)}" for reason in passage.unverified)
         lines.append("")
@@ -195,7 +200,9 @@ def _sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(part.replace("_", "")) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers of vectors, e.g. 10000,100000") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected comma-separated numbers of vectors, e.g. 10000,100000"
+        ) from None
     if not sizes or min(sizes) < 100:
         raise argparse.ArgumentTypeError(f"{text!r}: every size must be at least 100 vectors")
     return sizes
@@ -211,6 +218,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.quick and args.scale:
         # Small enough for CI, with a threshold low enough that the approximate index is exercised too.
         settings = settings.replace(exact_max_vectors=min(settings.exact_max_vectors, 5_000))
+
     def embedder():
         return load_embedder_for(settings, progress=_progress)  # the configured backend and threads
 
@@ -227,12 +235,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
         table = bench_scale.scale_table(result)
     else:
         result = bench.run_app(
-            settings, embedder(), args.questions, rounds=1 if args.quick else args.rounds, quick=args.quick,
-            config_file=args.config, progress=_progress,
+            settings,
+            embedder(),
+            args.questions,
+            rounds=1 if args.quick else args.rounds,
+            quick=args.quick,
+            config_file=args.config,
+            progress=_progress,
         )
         table = bench.app_table(result)
-    result = {"mode": ("scale" if args.scale else "app") + (" quick" if args.quick else ""),
-              "machine": bench.machine(), **result}
+    result = {
+        "mode": ("scale" if args.scale else "app") + (" quick" if args.quick else ""),
+        "machine": bench.machine(),
+        **result,
+    }
     print(table)
     out = args.out or Path("bench-scale.json" if args.scale else "bench.json")
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -267,8 +283,8 @@ def _config_names(text: str) -> list[str]:
 def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.embedding import load_embedder_for
     from assistant.evaluate import evaluate
-    from assistant.question_file import read_questions
     from assistant.metrics import resolve_targets
+    from assistant.question_file import read_questions
     from assistant.report import check_output_folder, format_console, provenance, write_report
     from assistant.store import read_corpus
 
@@ -301,8 +317,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
     write_report(report, args.out)
     seconds = sum(run.seconds for run in report.runs)
-    print(f"Evaluated {len(questions.questions)} questions with {', '.join(args.compare)} in {seconds:.1f} s"
-          + (f" ({questions.skipped} invalid line(s) skipped)" if questions.skipped else ""))
+    print(
+        f"Evaluated {len(questions.questions)} questions with {', '.join(args.compare)} in {seconds:.1f} s"
+        + (f" ({questions.skipped} invalid line(s) skipped)" if questions.skipped else "")
+    )
     print(format_console(report))
     print(f"Report: {args.out / 'report.md'} (with report.json, results.csv, scores.png, hit_at_k.png)")
     missed = [check.target.metric for check in report.targets if not check.passed]
@@ -316,8 +334,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from assistant.calibration import DEFAULT_MIN_SCORE, fit_min_score, write_calibration
     from assistant.embedding import load_embedder_for
     from assistant.engine import Assistant
-    from assistant.question_file import read_questions
     from assistant.metrics import CorpusText
+    from assistant.question_file import read_questions
 
     settings = _settings(args)
     embedder = load_embedder_for(settings, progress=_progress)
@@ -391,9 +409,12 @@ def build_parser() -> argparse.ArgumentParser:
     index = sub.add_parser("index", help="build the search index (only when the corpus or settings changed)")
     _add_common(index)
     index.add_argument("--rebuild", action="store_true", help="rebuild even when the index is up to date")
-    index.add_argument("--no-rebuild", action="store_true", help="stop with a message instead of rebuilding a stale index")
     index.add_argument(
-        "--index-type", choices=INDEX_TYPES,
+        "--no-rebuild", action="store_true", help="stop with a message instead of rebuilding a stale index"
+    )
+    index.add_argument(
+        "--index-type",
+        choices=INDEX_TYPES,
         help="auto (default: exact up to exact_max_vectors vectors, ivf above), flat (exact), ivf or hnsw (approximate)",
     )
     index.set_defaults(handler=cmd_index)
@@ -402,14 +423,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(ask)
     ask.add_argument("question", metavar="QUESTION", help="the question, in quotes")
     ask.add_argument(
-        "--history", action="append", default=[], metavar="EARLIER_QUESTION",
+        "--history",
+        action="append",
+        default=[],
+        metavar="EARLIER_QUESTION",
         help="an earlier question of the conversation, for follow-ups; repeat, oldest first",
     )
-    ask.add_argument("-k", dest="top_k", type=int, metavar="N", help="at most N passages (default: the top_k setting, 3)")
+    ask.add_argument(
+        "-k", dest="top_k", type=int, metavar="N", help="at most N passages (default: the top_k setting, 3)"
+    )
     ask.add_argument("--json", action="store_true", help="print the answer as JSON (the shape the web API returns)")
     ask.set_defaults(handler=cmd_ask)
 
-    serve = sub.add_parser("serve", help="start the web chat (loads the model and index once; builds the index if needed)")
+    serve = sub.add_parser(
+        "serve", help="start the web chat (loads the model and index once; builds the index if needed)"
+    )
     _add_common(serve)
     serve.add_argument("--host", help="address to listen on (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=int, help="port to listen on (default: 7860)")
@@ -433,21 +461,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("eval-out"), metavar="DIR", help="report folder (default: eval-out)"
     )
     evaluation.add_argument(
-        "-k", dest="top_k", type=int, metavar="N",
+        "-k",
+        dest="top_k",
+        type=int,
+        metavar="N",
         help="passages per answer, and the k of recall@k (default: the top_k setting)",
     )
     evaluation.add_argument(
-        "--compare", type=_config_names, default=["default"], metavar="CONFIGS",
+        "--compare",
+        type=_config_names,
+        default=["default"],
+        metavar="CONFIGS",
         help=f"comma-separated configurations to run side by side: default, {', '.join(FUSION_MODES)}, naive "
         "(naive = 1000/200 recursive split, same model, FAISS top-4, no abstention); the first is the main one",
     )
     evaluation.add_argument(
-        "--fail-under", type=_fail_under, action="append", default=[], metavar="METRIC=VALUE",
+        "--fail-under",
+        type=_fail_under,
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
         help="exit 1 when METRIC is worse than VALUE: below it, or above it for the lower-is-better metrics "
         "wrong_abstain, false_alarm, top_passage_chars, latency_p50_ms, latency_p95_ms; repeatable",
     )
     evaluation.add_argument(
-        "--skip-invalid", action="store_true",
+        "--skip-invalid",
+        action="store_true",
         help="skip invalid lines (counted and listed) instead of stopping; a file that cannot be split into lines "
         "with confidence (broken CSV quoting or header, not UTF-8) still stops",
     )
@@ -475,26 +514,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(bench_parser)
     bench_parser.add_argument(
-        "--questions", type=Path, default=Path("tests/data/gold.jsonl"), metavar="FILE",
+        "--questions",
+        type=Path,
+        default=Path("tests/data/gold.jsonl"),
+        metavar="FILE",
         help="questions to time (eval format; default: tests/data/gold.jsonl)",
     )
-    bench_parser.add_argument("--rounds", type=int, default=3, metavar="N", help="times each question is asked (default 3)")
+    bench_parser.add_argument(
+        "--rounds", type=int, default=3, metavar="N", help="times each question is asked (default 3)"
+    )
     bench_parser.add_argument("--scale", action="store_true", help="the vector index alone at 10k, 100k and 1M vectors")
     bench_parser.add_argument(
-        "--sizes", type=_sizes, metavar="N,N,...", help="with --scale: corpus sizes in vectors (default 10000,100000,1000000)"
+        "--sizes",
+        type=_sizes,
+        metavar="N,N,...",
+        help="with --scale: corpus sizes in vectors (default 10000,100000,1000000)",
     )
     bench_parser.add_argument(
         "--real", type=int, metavar="N", help="with --scale: real passages to embed (default 12000); synthetic above"
     )
     bench_parser.add_argument(
-        "--vectors", type=Path, metavar="FILE.npy",
+        "--vectors",
+        type=Path,
+        metavar="FILE.npy",
         help="with --scale: read the real vectors (unit rows, numpy.save) instead of embedding passages",
     )
     bench_parser.add_argument(
-        "--quick", action="store_true",
+        "--quick",
+        action="store_true",
         help="tiny sizes (8 questions once; 1k and 20k vectors): checks only that it runs and its figures are sane",
     )
-    bench_parser.add_argument("--out", type=Path, metavar="FILE", help="JSON file (default: bench.json or bench-scale.json)")
+    bench_parser.add_argument(
+        "--out", type=Path, metavar="FILE", help="JSON file (default: bench.json or bench-scale.json)"
+    )
     bench_parser.set_defaults(handler=cmd_bench)
 
     sheet = sub.add_parser(

@@ -7,8 +7,8 @@ standing disclaimer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Mapping, Sequence
 
 from assistant.records import LEVEL_ORDER, Answer, Document, Notice, Passage
 from assistant.safety import SafetyAssessment, SafetyMessages, personalise

@@ -12,9 +12,10 @@ import os
 import tomllib
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from assistant.errors import SettingsError
 from assistant.fusion import FUSION_MODES
@@ -170,9 +171,7 @@ class Settings:
         if self.embed_batch_size < 1:
             problems.append(f"embed_batch_size ({self.embed_batch_size}) must be at least 1")
         if self.encoder_backend not in ENCODER_BACKENDS:
-            problems.append(
-                f"encoder_backend ({self.encoder_backend!r}) must be one of {', '.join(ENCODER_BACKENDS)}"
-            )
+            problems.append(f"encoder_backend ({self.encoder_backend!r}) must be one of {', '.join(ENCODER_BACKENDS)}")
         if not 1 <= self.model_threads <= 64:
             problems.append(f"model_threads ({self.model_threads}) must be between 1 and 64")
         if self.index_type not in INDEX_TYPES:
@@ -241,7 +240,7 @@ class Settings:
             return self.model_cache_dir
         return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "baclofen-qa" / "models"
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
     def public_dict(self) -> dict[str, Any]:
@@ -329,7 +328,7 @@ def load_settings(
     for key, raw in environ.items():
         if not key.startswith(ENV_PREFIX) or key == CONFIG_FILE_ENV:
             continue
-        name = key[len(ENV_PREFIX):].lower()
+        name = key[len(ENV_PREFIX) :].lower()
         if name not in names:
             raise SettingsError(
                 f"Unknown environment variable {key}; known settings: "

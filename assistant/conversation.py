@@ -16,7 +16,7 @@ the subject of the last on-topic question is carried into the search:
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from assistant.lexicon import STOPWORDS, Lexicon, words
 

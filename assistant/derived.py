@@ -24,8 +24,8 @@ import hashlib
 import io
 import json
 import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 import bm25s  # imported with the module, not in the first build: it brings scipy (0.5-1.5 s here)
 import numpy as np
@@ -62,10 +62,10 @@ class Rows:
     values: np.ndarray
 
     def row(self, i: int) -> frozenset[int]:
-        return frozenset(self.values[self.starts[i]:self.starts[i + 1]].tolist())
+        return frozenset(self.values[self.starts[i] : self.starts[i + 1]].tolist())
 
     @classmethod
-    def of(cls, rows: Sequence[Sequence[int]], dtype) -> "Rows":
+    def of(cls, rows: Sequence[Sequence[int]], dtype) -> Rows:
         starts = np.zeros(len(rows) + 1, dtype=np.int64)
         starts[1:] = np.cumsum([len(r) for r in rows]) if rows else []
         values = np.fromiter((v for r in rows for v in r), dtype=dtype, count=int(starts[-1]))
@@ -98,7 +98,9 @@ def vocabulary_file_version() -> str:
         return "missing"
 
 
-def compute_chunk_terms(chunks: Sequence[Chunk], sentence_texts: Sequence[Sequence[str]], lexicon: Lexicon) -> ChunkTerms:
+def compute_chunk_terms(
+    chunks: Sequence[Chunk], sentence_texts: Sequence[Sequence[str]], lexicon: Lexicon
+) -> ChunkTerms:
     """Stems, content stems and phrases of every chunk, and stems of every sentence (`sentence_texts[i]`
     are chunk i's sentences), exactly as the retriever reads them from a question's side."""
     numbers: dict[str, int] = {}
@@ -174,8 +176,11 @@ def compute_bm25(texts: Sequence[str]) -> Bm25Data:
     model.index([stemmer.stemWords(words(t)) or [""] for t in texts], show_progress=False)
     scores = model.scores
     return Bm25Data(
-        np.asarray(scores["data"]), np.asarray(scores["indices"]), np.asarray(scores["indptr"]),
-        int(scores["num_docs"]), {str(k): int(v) for k, v in model.vocab_dict.items()},
+        np.asarray(scores["data"]),
+        np.asarray(scores["indices"]),
+        np.asarray(scores["indptr"]),
+        int(scores["num_docs"]),
+        {str(k): int(v) for k, v in model.vocab_dict.items()},
     )
 
 
@@ -207,9 +212,7 @@ def serialize_derived(derived: Derived) -> dict[str, bytes]:
     }
     terms = derived.terms
     term_arrays = {
-        f"{name}_{part}": getattr(getattr(terms, name), part)
-        for name in _TERM_ROWS
-        for part in ("starts", "values")
+        f"{name}_{part}": getattr(getattr(terms, name), part) for name in _TERM_ROWS for part in ("starts", "values")
     }
     arrays = io.BytesIO()
     np.savez(
@@ -251,7 +254,10 @@ def parse_derived(contents: dict[str, bytes], chunk_count: int) -> Derived:
         spelling,
     )
     bm25 = Bm25Data(
-        loaded["bm25_data"], loaded["bm25_indices"], loaded["bm25_indptr"], int(document["bm25_num_docs"]),
+        loaded["bm25_data"],
+        loaded["bm25_indices"],
+        loaded["bm25_indptr"],
+        int(document["bm25_num_docs"]),
         {str(k): int(v) for k, v in document["bm25_vocab"].items()},
     )
     topic_chunks = {str(name): tuple(int(i) for i in rows) for name, rows in document["topic_chunks"].items()}
@@ -263,7 +269,13 @@ def parse_derived(contents: dict[str, bytes], chunk_count: int) -> Derived:
         expected = chunk_count if name.startswith("chunk") or name == "text_stems" else len(loaded["sentence_words"])
         if len(table.starts) != expected + 1 or (len(table.starts) and table.starts[-1] != len(table.values)):
             raise ValueError(f"{name} does not have one row per {'chunk' if expected == chunk_count else 'sentence'}")
-        if name != "chunk_phrases" and len(table.values) and (table.values.min() < 0 or table.values.max() >= len(stems)):
+        if (
+            name != "chunk_phrases"
+            and len(table.values)
+            and (table.values.min() < 0 or table.values.max() >= len(stems))
+        ):
             raise ValueError(f"{name} names stems that are not listed")
-    terms = ChunkTerms(stems, **rows, sentence_words=loaded["sentence_words"], vocabulary_file=str(document["vocabulary_file"]))
+    terms = ChunkTerms(
+        stems, **rows, sentence_words=loaded["sentence_words"], vocabulary_file=str(document["vocabulary_file"])
+    )
     return Derived(corpus, bm25, topic_chunks, str(document["topics_file"]), terms)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -93,9 +94,11 @@ class SentenceTransformerEmbedder:
                 f"Could not load the embedding model {model!r} from {path} ({exc}). "
                 "Use the bundled model (all-MiniLM-L6-v2) or a local folder: models are never downloaded."
             ) from None
-        dimension = self._model.get_embedding_dimension() if hasattr(
-            self._model, "get_embedding_dimension"
-        ) else self._model.get_sentence_embedding_dimension()
+        dimension = (
+            self._model.get_embedding_dimension()
+            if hasattr(self._model, "get_embedding_dimension")
+            else self._model.get_sentence_embedding_dimension()
+        )
         if not dimension:
             raise ModelLoadError(f"The model {model!r} does not report an embedding dimension")
         self.dimension = int(dimension)

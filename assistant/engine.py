@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
 
 import numpy as np
 
+from assistant import embedding
 from assistant.answerability import Decision, decide
 from assistant.calibration import DEFAULT_MIN_SCORE, applies, read_calibration
 from assistant.compose import NotFound, compose_answer
 from assistant.config import Settings
 from assistant.conversation import condense_query
-from assistant import embedding
 from assistant.embedding import Embedder
 from assistant.errors import InvalidQuestionError
 from assistant.lexicon import Lexicon, QueryTerms
@@ -59,8 +59,7 @@ WARM_UP_QUESTION = "What are the side effects?"
 
 # Shown instead of passages when a question ran out of time (Settings.answer_budget_ms).
 OVER_BUDGET_MESSAGE = (
-    "Sorry, this question took too long to answer, so nothing is quoted. "
-    "Please try again, or ask a shorter question."
+    "Sorry, this question took too long to answer, so nothing is quoted. Please try again, or ask a shorter question."
 )
 
 
@@ -194,7 +193,7 @@ class Assistant:
         embedder: Embedder | None = None,
         build_if_needed: bool = True,
         progress: Callable[[str], None] = lambda message: None,
-    ) -> "Assistant":
+    ) -> Assistant:
         """Load the model and the index once, building the index first when missing or stale.
 
         The index is checked first and the model loaded after, so that a missing or empty corpus is
@@ -249,10 +248,10 @@ class Assistant:
         # One model call for everything: the search texts and the raw questions (for safety).
         started = time.perf_counter()
         texts = list(dict.fromkeys([p.search for p in prepared] + [p.text for p in prepared]))
-        vectors = dict(zip(texts, self.embedder.encode(texts)))
+        vectors = dict(zip(texts, self.embedder.encode(texts), strict=True))
         embed_share_ms = (time.perf_counter() - started) * 1000 / max(1, len(questions))
 
-        return [self._answer_one(p, vectors, ms + embed_share_ms) for p, ms in zip(prepared, prepared_ms)]
+        return [self._answer_one(p, vectors, ms + embed_share_ms) for p, ms in zip(prepared, prepared_ms, strict=True)]
 
     def _prepare(self, question: Question) -> _Prepared:
         """Everything before the model call, for a question `validate_request` returned."""
@@ -286,9 +285,13 @@ class Assistant:
             topics = self.topics.detect(prepared.terms.corrected, vector)
             if safety.emergency:
                 # Under an urgent banner, only passages about that emergency (or none at all).
-                topics = TopicReading(emergency_topics(self.topics.topics, safety.urgent_categories) or (NO_TOPIC,), True, True)
-            partners = () if safety.emergency else find_partners(
-                route, prepared.terms, self.router.names, self.lexicon.vocabulary.drug_classes
+                topics = TopicReading(
+                    emergency_topics(self.topics.topics, safety.urgent_categories) or (NO_TOPIC,), True, True
+                )
+            partners = (
+                ()
+                if safety.emergency
+                else find_partners(route, prepared.terms, self.router.names, self.lexicon.vocabulary.drug_classes)
             )
             retrieval = self.retriever.rank(prepared.terms, vector, route.doc_ids, topics=topics, partners=partners)
             top_score = retrieval.top_score

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from assistant.config import Settings
 from assistant.embedding import Embedder
@@ -71,7 +72,7 @@ def judge(
     # Abstaining means showing no quotation: an abstained answer misses even if passages came back.
     abstained = answer.abstained or not answer.passages
     relevant = () if abstained else tuple(corpus.is_relevant(s, question.evidence_spans) for s in spans)
-    verbatim = tuple(corpus.is_verbatim(s, p.text) for s, p in zip(spans, answer.passages))
+    verbatim = tuple(corpus.is_verbatim(s, p.text) for s, p in zip(spans, answer.passages, strict=True))
     outcome = Outcome(
         qid=question.qid,
         tags=question.tags,
@@ -90,7 +91,9 @@ def judge(
     return QuestionResult(question, answer, outcome)
 
 
-def _other_medicine(question: LabelledQuestion, answer: Answer, about: Mapping[str, frozenset[str]]) -> tuple[bool, ...]:
+def _other_medicine(
+    question: LabelledQuestion, answer: Answer, about: Mapping[str, frozenset[str]]
+) -> tuple[bool, ...]:
     """Per passage shown: from a document about medicines that do not include the one asked about?
     (At least one False entry, so that an answer with no passage still counts as judged.)"""
     flags = tuple(bool(about.get(p.doc_id)) and question.medicine not in about[p.doc_id] for p in answer.passages)
@@ -100,7 +103,7 @@ def _other_medicine(question: LabelledQuestion, answer: Answer, about: Mapping[s
 def document_medicines(documents: Sequence[Document]) -> dict[str, frozenset[str]]:
     """Each document's medicines for `judge`: general documents count as about every medicine; other
     documents without medicines (an unrelated file) as about something else."""
-    out = {}
+    out: dict[str, frozenset[str]] = {}
     for document in documents:
         if document.kind == "general":
             out[document.doc_id] = frozenset()
@@ -128,11 +131,13 @@ def run_questions(
     progress = open_progress(len(questions), label, enabled=show_progress is not False, stream=sys.stderr)
     try:
         for at in range(0, len(questions), batch_size):
-            batch = questions[at:at + batch_size]
+            batch = questions[at : at + batch_size]
             started = time.perf_counter()
             answers = system.answer_batch([Question(q.text, q.history) for q in batch])
             mean_ms = (time.perf_counter() - started) * 1000 / len(batch)
-            results.extend(judge(q, a, corpus, answer_latency_ms(a, mean_ms), about) for q, a in zip(batch, answers))
+            results.extend(
+                judge(q, a, corpus, answer_latency_ms(a, mean_ms), about) for q, a in zip(batch, answers, strict=True)
+            )
             progress.update(len(batch))
     finally:
         progress.close()
@@ -232,6 +237,7 @@ def evaluate(
     corpus = CorpusText({d.doc_id: d.text for d in documents})
     embedder = embedder_factory()
     k = settings.top_k
+    from assistant.engine import Assistant
     from assistant.medicines import MedicineNames
     from assistant.store import with_medicines
 
@@ -241,7 +247,7 @@ def evaluate(
     for name in configs:
         progress(f"Loading configuration {name}")
         system, config = load_system(name, settings, embedder, documents, progress)
-        if hasattr(system, "min_score"):  # the Assistant: the threshold it uses, and where it came from
+        if isinstance(system, Assistant):  # the threshold it uses, and where it came from
             config = {**config, "min_score": system.min_score, "min_score_source": system.min_score_source}
             min_score = system.min_score if min_score is None else min_score
         started = time.perf_counter()
@@ -250,7 +256,7 @@ def evaluate(
         )
         runs.append(summarize_run(name, config, results, k=k, seconds=time.perf_counter() - started))
     return EvalReport(
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         questions_file=questions_file,
         k=k,
         min_score=min_score,

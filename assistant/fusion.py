@@ -8,7 +8,8 @@ settings can read the names without importing retrieval.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Protocol
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 
 class Signals(Protocol):

@@ -12,15 +12,50 @@ import re
 from assistant.config import DEFAULT_MAX_HTML_DEPTH
 
 # HTML elements that are page furniture, not content.
-HTML_DROP = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "button", "iframe", "svg", "template")
+HTML_DROP = (
+    "script",
+    "style",
+    "noscript",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "button",
+    "iframe",
+    "svg",
+    "template",
+)
 HTML_DROP_ROLES = ("navigation", "banner", "contentinfo")
 HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 HTML_BLOCKS = {
-    "p", "div", "section", "article", "main", "blockquote", "pre", "address", "figure", "figcaption",
-    "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "dt", "dd", "table", "tr", "br", "hr", "li",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "blockquote",
+    "pre",
+    "address",
+    "figure",
+    "figcaption",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "tr",
+    "br",
+    "hr",
+    "li",
 }
-
-
 
 
 class HtmlTooDeepError(ValueError):

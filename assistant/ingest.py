@@ -37,6 +37,7 @@ SIDECAR_SUFFIX = ".meta.json"
 FOLDER_NOTES = frozenset({"SOURCES", "README", "LICENSE", "LICENCE"})
 META_KEYS = {"title", "source", "reviewed", "notes", "kind", "medicines", "published", "licence"}
 
+
 @dataclass(frozen=True, slots=True)
 class SkippedFile:
     path: str
@@ -202,8 +203,7 @@ def load_corpus(
     if not documents:
         detail = "; ".join(f"{s.path}: {s.reason}" for s in skipped) or "the folder has no files"
         raise EmptyCorpusError(
-            f"No readable documents in {root} ({detail}). "
-            f"Add .txt, .md, .html or .pdf files, or pass --corpus DIR."
+            f"No readable documents in {root} ({detail}). Add .txt, .md, .html or .pdf files, or pass --corpus DIR."
         )
     return Corpus(root, tuple(documents), tuple(skipped))
 
@@ -310,4 +310,3 @@ def _read_pdf(raw: bytes) -> tuple[str, str]:
     except (PdfReadError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise _UnreadableError(f"is not a readable PDF ({exc})") from None
     return "\n\n".join(p for p in pages if p), title
-

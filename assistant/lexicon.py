@@ -13,10 +13,11 @@ import math
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from itertools import pairwise
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 import Stemmer
 
@@ -81,7 +82,7 @@ class Vocabulary:
         return found
 
     @classmethod
-    def load(cls, path: Path = VOCABULARY_FILE) -> "Vocabulary":
+    def load(cls, path: Path = VOCABULARY_FILE) -> Vocabulary:
         """Read and check vocabulary.toml (a pharmacist edits it).
 
         Raises:
@@ -143,7 +144,7 @@ def _text_table(data: dict, name: str, path: Path) -> dict[str, str]:
 
 def _text_list(value: object, where: str, path: Path) -> list[str]:
     if not isinstance(value, list):
-        raise DataFileError(f"{path.name}: {where} must be a list of texts, like [\"a\", \"b\"], not {value!r}")
+        raise DataFileError(f'{path.name}: {where} must be a list of texts, like ["a", "b"], not {value!r}')
     for item in value:
         if not isinstance(item, str) or not item.strip():
             raise DataFileError(f"{path.name}: {where} holds {item!r}; every item must be a non-empty text")
@@ -182,7 +183,7 @@ class CorpusWords:
     spelling: HashedDeleteIndex  # corpus words of 4+ letters: what a typo may be corrected to
 
     @classmethod
-    def count(cls, chunk_texts: Sequence[str]) -> "CorpusWords":
+    def count(cls, chunk_texts: Sequence[str]) -> CorpusWords:
         stemmer = Stemmer.Stemmer("english")
         counts: Counter[str] = Counter()
         stem_df: Counter[str] = Counter()
@@ -228,7 +229,12 @@ class Lexicon:
         # vocabulary's other words (a few hundred, indexed here: vocabulary.toml may change without a rebuild).
         self._corpus_spelling = corpus.spelling
         self._known = frozenset(self.corpus_words | self._vocabulary_words() | dictionary)
-        self._max_phrase_words = max(len(k.split()) for k in (*self.vocabulary.lay_terms, *self.vocabulary.drug_classes))
+        self._max_phrase_words = max(
+            len(k.split()) for k in (*self.vocabulary.lay_terms, *self.vocabulary.drug_classes)
+        )
+        # A cache per lexicon: lru_cache on the method is one cache for the class, and its keys hold every
+        # lexicon it has seen (with its spelling index) alive until 4,096 later words push them out.
+        self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
     @cached_property
     def _spelling(self) -> tuple[HashedDeleteIndex, DeleteIndex]:
@@ -259,15 +265,14 @@ class Lexicon:
             return word
         return self._correct(word)
 
-    @lru_cache(maxsize=4096)
-    def _correct(self, word: str) -> str:
+    def _correct_uncached(self, word: str) -> str:
         if word in self.corpus_words or len(word) < 4 or word.isdigit() or word in STOPWORDS:
             return word
         if word in self._known:
             # A real word the documents do not use may still be a swapped-letter typo ("trails").
             if len(word) >= 6:  # not shorter: "three" is not a typo of "there"
                 for i in range(len(word) - 1):
-                    swapped = word[:i] + word[i + 1] + word[i] + word[i + 2:]
+                    swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
                     if swapped in self.corpus_words:
                         return swapped
             return word
@@ -300,7 +305,7 @@ class Lexicon:
             for i in range(len(tokens) - size + 1):
                 if any(j in consumed for j in range(i, i + size)):
                     continue
-                phrase = " ".join(tokens[i:i + size])
+                phrase = " ".join(tokens[i : i + size])
                 if phrase in self.vocabulary.drug_classes:
                     drug_class = self.vocabulary.drug_classes[phrase]
                     drugs.append(DrugMention(phrase, drug_class))
@@ -321,7 +326,7 @@ class Lexicon:
         for expansion in expansions:
             content.extend(self.stems(words(expansion)))
         kept = [self.stem(t) for t in tokens if t not in STOPWORDS and t not in self.vocabulary.fillers]
-        phrases = tuple(dict.fromkeys(zip(kept, kept[1:])))
+        phrases = tuple(dict.fromkeys(pairwise(kept)))
         return QueryTerms(
             corrected=" ".join(tokens),
             phrases=phrases,
@@ -348,4 +353,4 @@ class Lexicon:
     def phrases_of(self, text: str) -> frozenset[tuple[str, str]]:
         """Adjacent stem pairs of a text, skipping stop words and fillers as questions do."""
         kept = self.stems(t for t in words(text) if t not in STOPWORDS and t not in self.vocabulary.fillers)
-        return frozenset(zip(kept, kept[1:]))
+        return frozenset(pairwise(kept))

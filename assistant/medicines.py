@@ -18,9 +18,9 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 NAMES_FILE = Path(__file__).with_name("data") / "medicine_names.tsv"
 NAME_WORD_RE = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
@@ -63,11 +63,11 @@ class MedicineNames:
                 self._single.setdefault(ingredients[0], []).append(name)
 
     @classmethod
-    def load(cls, path: Path = NAMES_FILE) -> "MedicineNames":
+    def load(cls, path: Path = NAMES_FILE) -> MedicineNames:
         """The names table (add a corpus's own medicines with `with_names`)."""
         return cls(read_names_table(path))
 
-    def with_names(self, extra: Iterable[str]) -> "MedicineNames":
+    def with_names(self, extra: Iterable[str]) -> MedicineNames:
         """A copy that also knows `extra` generic names (e.g. the medicines a corpus's sidecars list)."""
         merged = dict(self.table)
         for name in extra:
@@ -88,13 +88,13 @@ class MedicineNames:
         taken = [False] * len(words)
         for size in range(min(self._longest, len(words)), 0, -1):
             for i in range(len(words) - size + 1):
-                if any(taken[i:i + size]):
+                if any(taken[i : i + size]):
                     continue
-                name = " ".join(words[i:i + size])
+                name = " ".join(words[i : i + size])
                 ingredients = self.table.get(name)
                 if ingredients:
                     found.append(MedicineMention(name, ingredients, i, i + size))
-                    taken[i:i + size] = [True] * size
+                    taken[i : i + size] = [True] * size
         return sorted(found, key=lambda m: m.start)
 
     def find_in_text(self, text: str) -> list[MedicineMention]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -140,14 +141,15 @@ class CorpusText:
         if mine is None:
             return False
         for spot in evidence:
-            if spot.doc_id == passage.doc_id and overlaps_enough(mine, self.folded_span(spot)):
+            theirs = self.folded_span(spot) if spot.doc_id == passage.doc_id else None
+            if theirs is not None and overlaps_enough(mine, theirs):
                 return True
         return False
 
     def is_verbatim(self, passage: Span, text: str) -> bool:
         """Is `text` exactly the document text at the passage's offsets?"""
         source = self.texts.get(passage.doc_id)
-        return source is not None and 0 <= passage.start <= passage.end and source[passage.start:passage.end] == text
+        return source is not None and 0 <= passage.start <= passage.end and source[passage.start : passage.end] == text
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,8 +296,8 @@ def hit_curve(outcomes: Sequence[Outcome], max_k: int) -> list[float]:
     if not labelled or max_k < 1:
         return []
     names = [f"hit@{k}" for k in range(1, max_k + 1)]
-    scores = ranking_metrics(labelled, names)
-    return [scores[name] for name in names]
+    scores = ranking_metrics(labelled, names)  # each a number: `labelled` is not empty
+    return [score for name in names if (score := scores[name]) is not None]
 
 
 def falls_short(name: str, actual: float | None, target: float) -> bool:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-from importlib import metadata
 import json
 import os
 import re
@@ -31,9 +30,10 @@ import shutil
 import threading
 import uuid
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -110,8 +110,9 @@ def read_entry(folder: Path, *, verify: bool = True) -> ExportedModel:
         raise ValueError(f"{META_FILE} is missing (an export that did not finish)")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        entry = ExportedModel(folder, str(meta["model"]), str(meta["variant"]), int(meta["dimension"]),
-                              int(meta["max_seq_length"]))
+        entry = ExportedModel(
+            folder, str(meta["model"]), str(meta["variant"]), int(meta["dimension"]), int(meta["max_seq_length"])
+        )
         expected_sha = str(meta["onnx_sha256"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{META_FILE} is unreadable ({exc})") from None
@@ -159,9 +160,15 @@ def _export(model_path: str, model: str, variant: str, key: str, staging: Path) 
         warnings.simplefilter("ignore")
         # The TorchScript exporter (dynamo=False): the dynamo one needs onnxscript and gives the same graph.
         torch.onnx.export(
-            Pipeline(), tuple(sample[name] for name in INPUT_NAMES), str(fp32_path), dynamo=False,
-            input_names=list(INPUT_NAMES), output_names=["sentence_embedding"], dynamic_axes=dynamic,
-            opset_version=17, do_constant_folding=True,
+            Pipeline(),
+            tuple(sample[name] for name in INPUT_NAMES),
+            str(fp32_path),
+            dynamo=False,
+            input_names=list(INPUT_NAMES),
+            output_names=["sentence_embedding"],
+            dynamic_axes=dynamic,
+            opset_version=17,
+            do_constant_folding=True,
         )
     if variant == "int8":
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -172,13 +179,28 @@ def _export(model_path: str, model: str, variant: str, key: str, staging: Path) 
         quantize_dynamic(str(fp32_path), str(staging / ONNX_FILE), weight_type=QuantType.QInt8, per_channel=True)
         fp32_path.unlink()
     tokenizer.backend_tokenizer.save(str(staging / TOKENIZER_FILE))
-    dimension = st.get_embedding_dimension() if hasattr(st, "get_embedding_dimension") else (
-        st.get_sentence_embedding_dimension())
+    dimension = (
+        st.get_embedding_dimension()
+        if hasattr(st, "get_embedding_dimension")
+        else (st.get_sentence_embedding_dimension())
+    )
+    max_seq_length = st.max_seq_length
+    if dimension is None or max_seq_length is None:
+        raise ModelLoadError(
+            f"The model {model!r} states no embedding dimension or no max_seq_length, which the ONNX export records: "
+            "use encoder_backend torch"
+        )
     meta = {
-        "model": model, "variant": variant, "key": key, "export_version": EXPORT_VERSION,
-        "dimension": int(dimension), "max_seq_length": int(st.max_seq_length),
-        "pad_token_id": int(tokenizer.pad_token_id or 0), "pad_token": str(tokenizer.pad_token or "[PAD]"),
-        "onnx_sha256": _sha256(staging / ONNX_FILE), "torch": torch.__version__,
+        "model": model,
+        "variant": variant,
+        "key": key,
+        "export_version": EXPORT_VERSION,
+        "dimension": int(dimension),
+        "max_seq_length": int(max_seq_length),
+        "pad_token_id": int(tokenizer.pad_token_id or 0),
+        "pad_token": str(tokenizer.pad_token or "[PAD]"),
+        "onnx_sha256": _sha256(staging / ONNX_FILE),
+        "torch": torch.__version__,
     }
     (staging / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")  # last: marks it complete
 
@@ -210,7 +232,7 @@ def ensure_exported(
     if missing:
         raise ModelLoadError(
             f"The ONNX encoder backends need {' and '.join(missing)}, not installed here: run `make install` "
-            "(or pip install onnx onnxruntime), or set encoder_backend = \"torch\"."
+            '(or pip install onnx onnxruntime), or set encoder_backend = "torch".'
         )
     progress(f"Exporting the embedding model {model} to ONNX ({variant}) into {cache_dir} (once)")
     staging = cache_dir / f".tmp-export-{uuid.uuid4().hex[:8]}"
@@ -227,7 +249,7 @@ def ensure_exported(
     except (OSError, RuntimeError, ValueError) as exc:
         raise ModelLoadError(
             f"Could not export the embedding model {model!r} to ONNX in {cache_dir} ({exc}). "
-            "Check that the folder is writable, or set encoder_backend = \"torch\"."
+            'Check that the folder is writable, or set encoder_backend = "torch".'
         ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -242,7 +264,9 @@ class _Tokenizer:
         meta = json.loads((entry.folder / META_FILE).read_text(encoding="utf-8"))
         self._tokenizer = Tokenizer.from_file(str(entry.tokenizer_path))
         self._tokenizer.enable_truncation(entry.max_seq_length)
-        self._tokenizer.enable_padding(pad_id=int(meta.get("pad_token_id", 0)), pad_token=str(meta.get("pad_token", "[PAD]")))
+        self._tokenizer.enable_padding(
+            pad_id=int(meta.get("pad_token_id", 0)), pad_token=str(meta.get("pad_token", "[PAD]"))
+        )
 
     def __call__(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         encodings = self._tokenizer.encode_batch(list(texts))
@@ -262,8 +286,15 @@ class OnnxEmbedder:
     Thread-safe like the PyTorch embedder: concurrent chat requests share one session, one at a time.
     """
 
-    def __init__(self, entry: ExportedModel, *, runtime: str = "onnxruntime", threads: int = 1,
-                 batch_size: int = 32, name: str | None = None) -> None:
+    def __init__(
+        self,
+        entry: ExportedModel,
+        *,
+        runtime: str = "onnxruntime",
+        threads: int = 1,
+        batch_size: int = 32,
+        name: str | None = None,
+    ) -> None:
         self.name = name or entry.model
         # What the vector cache keys on (assistant/vector_cache.py): int8 vectors are not fp32 ones.
         self.backend = "openvino" if runtime == "openvino" else ("onnx-int8" if entry.variant == "int8" else "onnx")
@@ -284,7 +315,9 @@ class OnnxEmbedder:
         try:
             import onnxruntime as ort
         except ImportError:
-            raise ModelLoadError("onnxruntime is not installed; run `make install` or set encoder_backend = \"torch\"") from None
+            raise ModelLoadError(
+                'onnxruntime is not installed; run `make install` or set encoder_backend = "torch"'
+            ) from None
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -295,8 +328,14 @@ class OnnxEmbedder:
         from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 
         # ONNX Runtime's own exception classes derive from Exception directly, not from RuntimeError.
-        unreadable = (ort_errors.Fail, ort_errors.InvalidProtobuf, ort_errors.InvalidGraph, ort_errors.NoSuchFile,
-                      ort_errors.InvalidArgument, ort_errors.RuntimeException)
+        unreadable = (
+            ort_errors.Fail,
+            ort_errors.InvalidProtobuf,
+            ort_errors.InvalidGraph,
+            ort_errors.NoSuchFile,
+            ort_errors.InvalidArgument,
+            ort_errors.RuntimeException,
+        )
         try:
             session = ort.InferenceSession(str(entry.onnx_path), options, providers=["CPUExecutionProvider"])
         except unreadable as exc:
@@ -309,13 +348,21 @@ class OnnxEmbedder:
         try:
             import openvino as ov
         except ImportError:
-            raise ModelLoadError("openvino is not installed; pip install openvino, or set encoder_backend = \"onnx\"") from None
+            raise ModelLoadError(
+                'openvino is not installed; pip install openvino, or set encoder_backend = "onnx"'
+            ) from None
         core = ov.Core()
         try:
             # f32: on CPUs with bf16 instructions OpenVINO would otherwise compute in bf16 (other vectors).
-            compiled = core.compile_model(core.read_model(str(entry.onnx_path)), "CPU", {
-                "INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY",
-            })
+            compiled = core.compile_model(
+                core.read_model(str(entry.onnx_path)),
+                "CPU",
+                {
+                    "INFERENCE_NUM_THREADS": threads,
+                    "INFERENCE_PRECISION_HINT": "f32",
+                    "PERFORMANCE_HINT": "LATENCY",
+                },
+            )
         except RuntimeError as exc:
             raise ModelLoadError(f"OpenVINO could not load {entry.onnx_path} ({exc}); delete that folder") from None
         request = compiled.create_infer_request()
@@ -335,7 +382,7 @@ class OnnxEmbedder:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         with self._lock:
             for start in range(0, len(order), self.batch_size):
-                batch = order[start:start + self.batch_size]
+                batch = order[start : start + self.batch_size]
                 out[batch] = self._run(self._tokenize([texts[i] for i in batch]))
         # The graph ends in sentence-transformers' Normalize; renormalising in float32 only guards rounding.
         return unit_vectors(out)

@@ -9,8 +9,8 @@ names it: "not found") read the same record.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from assistant.lexicon import QueryTerms
 from assistant.medicines import MedicineNames
@@ -40,7 +40,9 @@ class Partner:
         return self.pattern.search(lowered_text) is not None
 
 
-def partner_terms(name: str, *, ingredients: Sequence[str] = (), aliases: Sequence[str] = (), drug_class: str = "") -> tuple[str, ...]:
+def partner_terms(
+    name: str, *, ingredients: Sequence[str] = (), aliases: Sequence[str] = (), drug_class: str = ""
+) -> tuple[str, ...]:
     """The words a passage may use for a partner medicine: its names, ingredients, brands and class
     (a class both as written, "opioids", and singular, "opioid")."""
     words = [name, *ingredients, *aliases]
@@ -49,12 +51,16 @@ def partner_terms(name: str, *, ingredients: Sequence[str] = (), aliases: Sequen
     return tuple(dict.fromkeys(w.lower() for w in words if w))
 
 
-def find_partners(route: Route, terms: QueryTerms, names: MedicineNames, drug_classes: Mapping[str, str]) -> tuple[Partner, ...]:
+def find_partners(
+    route: Route, terms: QueryTerms, names: MedicineNames, drug_classes: Mapping[str, str]
+) -> tuple[Partner, ...]:
     """Other medicines the question wants to take with its subject: from the names table (`route.partners`)
     and from the vocabulary's drug classes ("oxy" -> opioids), when it asks about taking them together."""
     found: dict[str, Partner] = {}
     for mention in route.partners:
-        drug_class = drug_classes.get(mention.name) or next((drug_classes[i] for i in mention.ingredients if i in drug_classes), "")
+        drug_class = drug_classes.get(mention.name) or next(
+            (drug_classes[i] for i in mention.ingredients if i in drug_classes), ""
+        )
         aliases = [a for i in mention.ingredients for a in names.aliases(i)]
         found[mention.name] = Partner(
             mention.name,

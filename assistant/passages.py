@@ -12,7 +12,7 @@ nothing here searches or scores the corpus again.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -54,7 +54,9 @@ class Quoter:
         self.sentence_ranges = retriever.sentence_ranges
         self.sentence_vectors = retriever.sentence_vectors
 
-    def quote(self, decision: Decision, query: QueryTerms, vector: np.ndarray, top_k: int, min_score: float) -> list[Passage]:
+    def quote(
+        self, decision: Decision, query: QueryTerms, vector: np.ndarray, top_k: int, min_score: float
+    ) -> list[Passage]:
         """The passages to show for a judged question: none when the judge found it unanswerable."""
         chosen = self.select(decision.candidates, top_k, min_score) if decision.answerable else []
         return self.to_passages(chosen, query, vector)
@@ -115,7 +117,10 @@ class Quoter:
         groups: list[list[Candidate]] = []
         for candidate in chosen:
             for group in groups:
-                if any(self._neighbours(candidate, member) for member in group) and self._merged_length(group, candidate) <= MERGED_MAX_CHARS:
+                if (
+                    any(self._neighbours(candidate, member) for member in group)
+                    and self._merged_length(group, candidate) <= MERGED_MAX_CHARS
+                ):
                     group.append(candidate)
                     break
             else:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from typing import Callable, Protocol, TextIO
+from collections.abc import Callable
+from typing import Protocol, TextIO
 
 LINE_EVERY_FRACTION = 0.05  # 20 lines for a whole run: enough to see it move, few enough to read
 LINE_EVERY_S = 30.0  # and never more than half a minute of silence, however slow each step is
@@ -101,7 +102,7 @@ class BarProgress:
 
 
 def format_duration(seconds: float) -> str:
-    """"42 s", "7 min", "2 h 05 min": coarse on purpose, an estimate is not more precise than that."""
+    """ "42 s", "7 min", "2 h 05 min": coarse on purpose, an estimate is not more precise than that."""
     seconds = max(0, round(seconds))
     if seconds < 90:
         return f"{seconds} s"

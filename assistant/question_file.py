@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from assistant.errors import QuestionFileError
 from assistant.metrics import CorpusText, Span
@@ -98,8 +99,7 @@ def _decode(data: bytes, path: Path) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise QuestionFileError(
-            f"Question file {path} is not UTF-8 text; nothing was run. Save it as UTF-8 (in a spreadsheet: "
-            "CSV UTF-8).",
+            f"Question file {path} is not UTF-8 text; nothing was run. Save it as UTF-8 (in a spreadsheet: CSV UTF-8).",
             [f"line {line}: byte 0x{data[exc.start]:02x} at column {column} is not UTF-8"],
         ) from None
 
@@ -118,7 +118,7 @@ def parse_questions(
     problems: list[str] = []
     first_line: dict[str, int] = {}
     skipped = 0
-    for line, record, errors in (_jsonl_records(text) if fmt == "jsonl" else _csv_records(text, source)):
+    for line, record, errors in _jsonl_records(text) if fmt == "jsonl" else _csv_records(text, source):
         question = None
         if not errors:
             question, errors = _to_question(record, line, corpus, max_question_chars)
@@ -128,6 +128,7 @@ def parse_questions(
             problems.extend(f"line {line}: {error}" for error in errors)
             skipped += 1
             continue
+        assert question is not None  # _to_question gives a question exactly when it finds no error
         first_line[question.qid] = line
         questions.append(question)
     return QuestionSet(tuple(questions), tuple(problems), skipped)
@@ -172,17 +173,23 @@ def _csv_records(text: str, source: str) -> Iterator[tuple[int, dict, list[str]]
         swallowed = _swallowed_row(physical, line, last, len(header), id_at, id_shapes) if last > line else None
         if swallowed is not None:
             raise QuestionFileError(
-                f"{source} is not valid CSV; nothing was run. Close the quote, or double a quote inside a value (\"\").",
-                [f"line {line}: a quoted value opened here runs to line {last} and swallows line {swallowed}, "
-                 f"which reads as a row of its own: {_short(physical[swallowed - 1].strip())!r}"],
+                f'{source} is not valid CSV; nothing was run. Close the quote, or double a quote inside a value ("").',
+                [
+                    f"line {line}: a quoted value opened here runs to line {last} and swallows line {swallowed}, "
+                    f"which reads as a row of its own: {_short(physical[swallowed - 1].strip())!r}"
+                ],
             )
         if len(row) != len(header):
-            where = f" (this row runs from line {line} to {last}: is a quote on line {line} left open?)" if last > line else ""
+            where = (
+                f" (this row runs from line {line} to {last}: is a quote on line {line} left open?)"
+                if last > line
+                else ""
+            )
             yield line, {}, [f"{len(row)} values but {len(header)} columns{where}"]
             continue
         record: dict[str, Any] = {}
         errors = []
-        for name, cell in zip(header, row):
+        for name, cell in zip(header, row, strict=True):
             cell = cell.strip()
             if name in LIST_FIELDS:
                 record[name] = [part.strip() for part in cell.split("|") if part.strip()]
@@ -199,7 +206,7 @@ def _csv_records(text: str, source: str) -> Iterator[tuple[int, dict, list[str]]
 def _csv_rows(text: str, source: str) -> list[tuple[int, int, list[str]]]:
     """(first line, last line, values) of every non-blank row, header included, read strictly."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows = []
+    rows: list[tuple[int, int, list[str]]] = []
     next_line = 1
     while True:
         try:
@@ -224,7 +231,9 @@ def _csv_header(row: list[str], line: int, source: str) -> list[str]:
     problems += [f"missing column {name!r}" for name in ("id", "question") if name not in header]
     if problems:
         # Without a usable header no row can be read: fatal even with --skip-invalid.
-        raise QuestionFileError(f"{source} has no usable CSV header; nothing was run.", [f"line {line}: {p}" for p in problems])
+        raise QuestionFileError(
+            f"{source} has no usable CSV header; nothing was run.", [f"line {line}: {p}" for p in problems]
+        )
     return header
 
 
@@ -233,10 +242,12 @@ def _csv_fault(message: str, start: int, stop: int) -> str:
     if "unexpected end of data" in message:
         return f"line {start}: a quoted value opened here is never closed (the file ends inside it)"
     if "field larger than field limit" in message:
-        return f"line {start}: a value starting here runs past {csv.field_size_limit()} characters; is a quote left open?"
+        return (
+            f"line {start}: a value starting here runs past {csv.field_size_limit()} characters; is a quote left open?"
+        )
     if "expected after" in message:
         opened = f" (the value began on line {start})" if stop > start else ""
-        return f"line {stop}: a closing quote is followed by more text{opened}; double a quote inside a value (\"\")"
+        return f'line {stop}: a closing quote is followed by more text{opened}; double a quote inside a value ("")'
     return f"line {start}: {message}"
 
 
@@ -326,6 +337,7 @@ def _to_question(
         spans.extend(found)
     if errors:
         return None, errors
+    assert isinstance(qid, str) and isinstance(text, str)  # each checked above, an error otherwise
     return (
         LabelledQuestion(
             qid=qid,

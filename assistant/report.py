@@ -12,8 +12,9 @@ import hashlib
 import io
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from assistant.config import Settings
 from assistant.evaluate import ConfigRun, EvalReport, QuestionResult
@@ -35,7 +36,10 @@ METRIC_HELP = {
     "wrong_abstain": ("n_answerable", "questions the documents answer: wrongly said not found"),
     "emergency_recall": ("n_emergency", "emergencies: an urgent notice was shown"),
     "false_alarm": ("n_not_emergency", "not emergencies: an urgent notice was shown anyway"),
-    "wrong_medicine": ("n_medicine_labelled", "answers quoting a document about another medicine than the one asked about"),
+    "wrong_medicine": (
+        "n_medicine_labelled",
+        "answers quoting a document about another medicine than the one asked about",
+    ),
     "verbatim": ("n_passages", "passages identical to the document text at their offsets"),
     "top_passage_chars": ("n_answered", "mean length of the first passage, in characters"),
     "latency_p50_ms": ("n_questions", "median time to answer one question, ms"),
@@ -56,7 +60,7 @@ TAG_COLUMNS = ("hit@1", "hit@3", "mrr@5", "wrong_abstain", "abstain", "emergency
 FAILURE_KINDS = (
     ("emergency_missed", "Emergency missed"),
     ("answered_unanswerable", "Quoted although the documents do not answer it"),
-    ("wrongly_abstained", "Said \"not found\" although the documents answer it"),
+    ("wrongly_abstained", 'Said "not found" although the documents answer it'),
     ("no_relevant_passage", "No relevant passage shown"),
     ("relevant_not_first", "Relevant passage not shown first"),
     ("false_alarm", "Urgent notice without an emergency"),
@@ -128,8 +132,13 @@ def report_to_dict(report: EvalReport) -> dict[str, Any]:
         "by_tag": main.by_tag,
         "config": {**main.config, "name": main.name, **report.provenance},
         "targets": [
-            {"metric": c.target.metric, "target": c.target.value, "actual": c.actual, "passed": c.passed,
-             "lower_is_better": c.target.lower_is_better}
+            {
+                "metric": c.target.metric,
+                "target": c.target.value,
+                "actual": c.actual,
+                "passed": c.passed,
+                "lower_is_better": c.target.lower_is_better,
+            }
             for c in report.targets
         ],
         "passed": report.passed,
@@ -149,18 +158,51 @@ def results_csv(run: ConfigRun) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
-        ["id", "question", "history", "tags", "answerable", "emergency_expected", "abstained", "emergency", "kind",
-         "hit_rank", "n_passages", "top_score", "top_source", "top_section", "top_passage", "notices", "all_verbatim",
-         "latency_ms"]
+        [
+            "id",
+            "question",
+            "history",
+            "tags",
+            "answerable",
+            "emergency_expected",
+            "abstained",
+            "emergency",
+            "kind",
+            "hit_rank",
+            "n_passages",
+            "top_score",
+            "top_source",
+            "top_section",
+            "top_passage",
+            "notices",
+            "all_verbatim",
+            "latency_ms",
+        ]
     )
     for r in run.results:
         q, o, a = r.question, r.outcome, r.answer
         top = a.passages[0] if a.passages else None
         writer.writerow(
-            [q.qid, q.text, "|".join(q.history), "|".join(q.tags), q.answerable, q.emergency, o.abstained, o.emergency,
-             a.kind, hit_rank(o.relevant) or "", len(a.passages), round(o.top_score, 4),
-             top.source if top else "", top.section if top else "", top.text if top else "",
-             "|".join(f"{n.level}: {n.title}" for n in a.notices), all(o.verbatim), round(o.latency_ms, 2)]
+            [
+                q.qid,
+                q.text,
+                "|".join(q.history),
+                "|".join(q.tags),
+                q.answerable,
+                q.emergency,
+                o.abstained,
+                o.emergency,
+                a.kind,
+                hit_rank(o.relevant) or "",
+                len(a.passages),
+                round(o.top_score, 4),
+                top.source if top else "",
+                top.section if top else "",
+                top.text if top else "",
+                "|".join(f"{n.level}: {n.title}" for n in a.notices),
+                all(o.verbatim),
+                round(o.latency_ms, 2),
+            ]
         )
     return out.getvalue()
 
@@ -212,7 +254,7 @@ def failure_kind(result: QuestionResult) -> str | None:
     rank = hit_rank(o.relevant)
     if o.has_evidence and rank is None:
         return "no_relevant_passage"
-    if o.has_evidence and rank > 1:
+    if o.has_evidence and rank is not None and rank > 1:
         return "relevant_not_first"
     if q.emergency is False and o.emergency:
         return "false_alarm"
@@ -282,9 +324,11 @@ def render_markdown(report: EvalReport) -> str:
         "",
         f"- **When:** {report.created_at}",
         f"- **Questions:** {report.questions_file} ({main.metrics['n_questions']} questions"
-        + (f"; {report.skipped_invalid} invalid line(s) skipped" if report.skipped_invalid else "") + ")",
+        + (f"; {report.skipped_invalid} invalid line(s) skipped" if report.skipped_invalid else "")
+        + ")",
         f"- **Configuration:** {main.name} ("
-        + ", ".join(f"{key} {config[key]}" for key in setting_keys if key in config) + ")",
+        + ", ".join(f"{key} {config[key]}" for key in setting_keys if key in config)
+        + ")",
         "- **Corpus:** " + (", ".join(f"{doc} (sha256 {digest[:12]})" for doc, digest in fingerprints.items()) or "–"),
         f"- **Commit:** {report.provenance.get('git_commit') or 'unknown'}",
         "- **Versions:** "
@@ -309,7 +353,8 @@ def render_markdown(report: EvalReport) -> str:
     counts = Counter(failure_kind(result) for result in main.results)
     if failures:
         lines += [
-            "Counts: " + "; ".join(f"{label.lower()} {counts[kind]}" for kind, label in FAILURE_KINDS)
+            "Counts: "
+            + "; ".join(f"{label.lower()} {counts[kind]}" for kind, label in FAILURE_KINDS)
             + f". Up to {MAX_FAILURES} are shown, taking turns between kinds, most serious kind first.",
             "",
         ]
@@ -336,7 +381,7 @@ def format_console(report: EvalReport) -> str:
                 row += ["", ""]
         rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
 def plot_scores(run: ConfigRun, min_score: float | None, path: Path) -> None:
@@ -373,7 +418,6 @@ def plot_hit_at_k(runs: Sequence[ConfigRun], path: Path) -> None:
     """hit@k for k = 1.. the most passages each configuration returned (at most 10)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
     from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(7, 4), layout="constrained")

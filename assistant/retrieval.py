@@ -21,18 +21,18 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 import numpy as np
 
+from assistant import vector_index
 from assistant.config import Settings
 from assistant.derived import Bm25Data, phrase_code
 from assistant.fusion import FUSION_MODES
 from assistant.lexicon import Lexicon, QueryTerms
 from assistant.partners import Partner
 from assistant.records import Chunk
-from assistant import vector_index
 from assistant.store import LoadedIndex
 from assistant.topics import Topic, TopicReading
 from assistant.vector_index import VectorRows
@@ -110,7 +110,12 @@ class _Bm25:
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
         self.model = bm25s.BM25()
         # What bm25s.BM25.load restores, from arrays that passed the index's checksums.
-        self.model.scores = {"data": data.data, "indices": data.indices, "indptr": data.indptr, "num_docs": data.num_docs}
+        self.model.scores = {
+            "data": data.data,
+            "indices": data.indices,
+            "indptr": data.indptr,
+            "num_docs": data.num_docs,
+        }
         self.model.vocab_dict = data.vocab
         self.model.unique_token_ids_set = set(data.vocab.values())
         self.model.nonoccurrence_array = None  # only BM25L and BM25+ have one; this is the default "lucene"
@@ -157,7 +162,9 @@ class Retriever:
             lexicon,
         )
         self.stem_number = {stem: n for n, stem in enumerate(terms.stems)}
-        self.numbers_with_digits = frozenset(n for n, stem in enumerate(terms.stems) if any(ch.isdigit() for ch in stem))
+        self.numbers_with_digits = frozenset(
+            n for n, stem in enumerate(terms.stems) if any(ch.isdigit() for ch in stem)
+        )
         self.chunk_stems = terms.chunk_stems
         self.text_stems = terms.text_stems
         self.chunk_phrases = terms.chunk_phrases
@@ -221,7 +228,8 @@ class Retriever:
         if not partners:
             return []
         return [
-            i for i, doc_id in enumerate(self.chunk_doc)
+            i
+            for i, doc_id in enumerate(self.chunk_doc)
             if doc_id in doc_ids and any(p.named_in(self.lowered[i]) for p in partners)
         ]
 
@@ -247,7 +255,10 @@ class Retriever:
         _, dense_ids = _search(self.index.chunk_index, vector, wanted, scope.chunk_selector, n)
         pool.update(int(i) for i in dense_ids[0] if i >= 0)
         _, sentence_ids = _search(
-            self.index.sentence_index, vector, min(2 * wanted, len(scope.sentences)), scope.sentence_selector,
+            self.index.sentence_index,
+            vector,
+            min(2 * wanted, len(scope.sentences)),
+            scope.sentence_selector,
             len(scope.sentences),
         )
         pool.update(int(self.sentence_chunk[i]) for i in sentence_ids[0] if i >= 0)
@@ -277,7 +288,13 @@ class Retriever:
                 lexical = (1 - PHRASE_WEIGHT) * lexical + PHRASE_WEIGHT * phrase_share
             candidates.append(
                 Candidate(
-                    int(chunk_index), float(dense[row]), sentence, best, lexical, float(bm25[chunk_index]), 0.0,
+                    int(chunk_index),
+                    float(dense[row]),
+                    sentence,
+                    best,
+                    lexical,
+                    float(bm25[chunk_index]),
+                    0.0,
                     self.index.chunks[chunk_index],
                 )
             )

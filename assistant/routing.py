@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from assistant.medicines import MedicineMention, MedicineNames, mask_pattern, name_words
 from assistant.records import Document
@@ -44,7 +44,11 @@ def taken_together(text: str, name: str) -> bool:
     if TOGETHER.search(text):
         return True
     words = r"[\s-]+".join(re.escape(w) for w in name.split())
-    return bool(re.search(rf"\b{NEAR_BEFORE}{words}\b|\b{words}\s+(?:with|and|plus)\s+(?:it|this|them|that)\b", text, re.IGNORECASE))
+    return bool(
+        re.search(
+            rf"\b{NEAR_BEFORE}{words}\b|\b{words}\s+(?:with|and|plus)\s+(?:it|this|them|that)\b", text, re.IGNORECASE
+        )
+    )
 
 
 # A misspelt medicine name is corrected only from this length on, by at most 1 edit (2 from 8 letters).
@@ -101,13 +105,16 @@ class MedicineRouter:
         self.names = names.with_names(self.by_medicine)
         curated = {" ".join(name_words(n)) for n in curated_names}
         self._ignored = frozenset(
-            n for n in self.names.table
+            n
+            for n in self.names.table
             if n in protected_words and n not in curated and not set(self.names.table[n]) & set(self.by_medicine)
         )
         self.main = self._main_medicine(default_medicine, documents)
         self._aliases = {m: self.names.aliases(m) for m in self.by_medicine}
         # Typos are corrected only towards the corpus's own medicines and their brand names.
-        alias_words = {a: m for m, names in self._aliases.items() for a in names if " " not in a and len(a) >= MIN_FUZZY_LENGTH}
+        alias_words = {
+            a: m for m, names in self._aliases.items() for a in names if " " not in a and len(a) >= MIN_FUZZY_LENGTH
+        }
         self._fuzzy = DeleteIndex(alias_words, depth=lambda w: 2 if len(w) >= 8 else 1)
         self._protected = protected_words
 
@@ -145,7 +152,7 @@ class MedicineRouter:
             inside = [i for i in mention.ingredients if i in self.by_medicine]
             if inside:
                 corpus.extend(inside)
-                typed.append(" ".join(words[mention.start:mention.end]))
+                typed.append(" ".join(words[mention.start : mention.end]))
             else:
                 others.append(mention)
         return _Reading(tuple(dict.fromkeys(corpus)), tuple(others), tuple(dict.fromkeys(typed)))
@@ -181,9 +188,7 @@ class MedicineRouter:
         names = [*reading.typed, *(a for m in (reading.corpus or (subject,)) for a in self._aliases.get(m, ()))]
         return Route(subject, how, doc_ids, absent, partners, mask_pattern(names))
 
-    def _resolve(
-        self, reading: _Reading, text: str, context: str
-    ) -> tuple[str, str, tuple[MedicineMention, ...]]:
+    def _resolve(self, reading: _Reading, text: str, context: str) -> tuple[str, str, tuple[MedicineMention, ...]]:
         """(subject, how, partners) from what one message names; ("", "", ()) when it names no medicine.
 
         Another medicine named beside the conversation's (or the main) medicine in a question about

@@ -64,7 +64,9 @@ def answer_from_dict(data: dict[str, Any]) -> Answer:
         )
         for p in data.get("passages", [])
     )
-    notices = tuple(Notice(n["level"], n.get("category", ""), n.get("title", ""), n["text"]) for n in data.get("notices", []))
+    notices = tuple(
+        Notice(n["level"], n.get("category", ""), n.get("title", ""), n["text"]) for n in data.get("notices", [])
+    )
     return Answer(
         question=data["question"],
         condensed_query=data.get("condensed_query", data["question"]),

@@ -15,7 +15,7 @@ hundreds of megabytes for one word).
 from __future__ import annotations
 
 import zlib
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -104,7 +104,7 @@ class HashedDeleteIndex:
         self.longest = max((len(t) for t in self.targets), default=0)
 
     @classmethod
-    def build(cls, targets: Iterable[str], depth: Callable[[str], int]) -> "HashedDeleteIndex":
+    def build(cls, targets: Iterable[str], depth: Callable[[str], int]) -> HashedDeleteIndex:
         ordered = sorted(set(targets))
         hashes: list[int] = []
         ids: list[int] = []
@@ -123,4 +123,6 @@ class HashedDeleteIndex:
         keys = np.fromiter((variant_hash(v) for v in deletions(word, depth)), dtype=np.uint64)
         left = np.searchsorted(self.hashes, keys, "left")
         right = np.searchsorted(self.hashes, keys, "right")
-        return {self.targets[int(i)] for lo, hi in zip(left, right) if hi > lo for i in self.target_ids[lo:hi]}
+        return {
+            self.targets[int(i)] for lo, hi in zip(left, right, strict=True) if hi > lo for i in self.target_ids[lo:hi]
+        }

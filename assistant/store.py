@@ -36,10 +36,10 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -175,8 +175,11 @@ def expected_manifest(settings: Settings, fingerprints: dict[str, str]) -> dict:
     return {
         "format_version": FORMAT_VERSION,
         # The backend is recorded; its vector family must match (int8 vectors are not fp32 vectors).
-        "model": {"name": settings.model, "backend": settings.encoder_backend,
-                  "vectors": VECTOR_FAMILY[settings.encoder_backend]},
+        "model": {
+            "name": settings.model,
+            "backend": settings.encoder_backend,
+            "vectors": VECTOR_FAMILY[settings.encoder_backend],
+        },
         "index": {
             "type": settings.index_type,
             "hnsw_m": settings.hnsw_m if settings.index_type == "hnsw" else None,
@@ -241,7 +244,9 @@ def read_manifest(build: Path) -> dict:
     try:
         return json.loads((build / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise IndexCorruptError(f"Cannot read {build / MANIFEST} ({exc}). Rebuild: baclofen-qa index --rebuild") from None
+        raise IndexCorruptError(
+            f"Cannot read {build / MANIFEST} ({exc}). Rebuild: baclofen-qa index --rebuild"
+        ) from None
 
 
 def read_corpus(settings: Settings) -> Corpus:
@@ -320,7 +325,9 @@ def build_index(
             progress(f"  {document.doc_id}: {document.kind}, about {about}")
         documents = {d.doc_id: d for d in corpus_documents}
         texts = [chunk_embedding_text(c, masks[c.doc_id]) for c in chunks] + [
-            mask_names(documents[chunks[s.chunk_index].doc_id].text[s.start:s.end], masks[chunks[s.chunk_index].doc_id])
+            mask_names(
+                documents[chunks[s.chunk_index].doc_id].text[s.start : s.end], masks[chunks[s.chunk_index].doc_id]
+            )
             for s in sentences
         ]
         progress(f"Embedding {len(chunks)} chunks and {len(sentences)} sentences with {settings.model}")
@@ -333,7 +340,7 @@ def build_index(
             f"{encoded.reused} from the cache of earlier builds"
             + (f", {encoded.damaged} damaged cache entries recomputed)" if encoded.damaged else ")")
         )
-        chunk_vectors, sentence_vectors = encoded.vectors[: len(chunks)], encoded.vectors[len(chunks):]
+        chunk_vectors, sentence_vectors = encoded.vectors[: len(chunks)], encoded.vectors[len(chunks) :]
 
         for what, vectors in (("chunk", chunk_vectors), ("sentence", sentence_vectors)):
             if len(vectors) and not sane_norms(vectors):
@@ -346,7 +353,10 @@ def build_index(
         try:
             chunk_index, chunk_choice = build_vector_index(chunk_vectors, settings)
             sentence_index, sentence_choice = build_vector_index(sentence_vectors, settings)
-            written = {"chunks.faiss": _serialize_faiss(chunk_index), "sentences.faiss": _serialize_faiss(sentence_index)}
+            written = {
+                "chunks.faiss": _serialize_faiss(chunk_index),
+                "sentences.faiss": _serialize_faiss(sentence_index),
+            }
             written.update(serialize_derived(compute_derived(chunks, sentence_texts(chunks, documents))))
             for name, data in written.items():
                 write_bytes(staging / name, data)
@@ -361,13 +371,13 @@ def build_index(
                 counts={"documents": len(corpus.documents), "chunks": len(chunks), "sentences": len(sentences)},
                 skipped=[asdict(s) for s in corpus.skipped],
                 versions=build_info().as_dict(),  # package version, commit, library versions
-                built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                built_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 build_seconds=round(time.perf_counter() - started, 2),
                 checksums={name: checksum(data) for name, data in written.items()},
             )
             _write_json(staging / MANIFEST, manifest)  # written last: a build folder with a manifest is complete
             fsync_dir(staging)
-            final = index_dir / f"build-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+            final = index_dir / f"build-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
             staging.rename(final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -408,7 +418,11 @@ def _remove_old_builds(index_dir: Path, keep: set[str]) -> None:
     it) and staging folders of builds that were killed (this runs under the build lock, so no staging
     folder still belongs to a running build)."""
     for path in index_dir.iterdir():
-        if path.is_dir() and path.name not in keep and (path.name.startswith("build-") or path.name.startswith(".tmp-build-")):
+        if (
+            path.is_dir()
+            and path.name not in keep
+            and (path.name.startswith("build-") or path.name.startswith(".tmp-build-"))
+        ):
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -485,7 +499,9 @@ def _load_index(settings: Settings, check: bool) -> LoadedIndex:
         sentence_index = faiss.deserialize_index(np.frombuffer(contents["sentences.faiss"], dtype=np.uint8))
         derived = parse_derived(contents, len(chunks))
     except (UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError, ValueError, RuntimeError) as exc:
-        raise IndexCorruptError(f"Cannot read the index in {build} ({exc}). Rebuild: baclofen-qa index --rebuild") from None
+        raise IndexCorruptError(
+            f"Cannot read the index in {build} ({exc}). Rebuild: baclofen-qa index --rebuild"
+        ) from None
     sentences = tuple(SentenceRef(i, s, e) for i, c in enumerate(chunks) for s, e in c.sentences)
     if chunk_index.ntotal != len(chunks) or sentence_index.ntotal != len(sentences):
         raise IndexCorruptError(f"The index in {build} is inconsistent (vector and chunk counts differ). Rebuild it.")
@@ -526,9 +542,11 @@ def ensure_index(
     # embeds (and fingerprints) exactly this read.
     corpus = read_corpus(settings) if reasons and allow_rebuild else None
     if not reasons:
-        manifest = read_manifest(current_build(settings.index_dir))
+        build = current_build(settings.index_dir)
+        assert build is not None  # check_index found no problem, so there is a current build
+        manifest = read_manifest(build)
         return BuildReport(
-            path=current_build(settings.index_dir),
+            path=build,
             rebuilt=False,
             reasons=(),
             documents=manifest["counts"]["documents"],

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -40,7 +40,7 @@ UNCOVERED_GAP = 0.2
 class TopicReading:
     """The topics a question asks about, most likely first, and how sure the reading is."""
 
-    topics: tuple["Topic", ...] = ()
+    topics: tuple[Topic, ...] = ()
     # Sure enough that, when no passage scoring well shows the first topic, the answer is "not covered".
     refusable: bool = False
     # Sure enough that, when the documents have no passage on the first topic at all, it is "not covered".
@@ -82,8 +82,10 @@ def _topic(name: str, spec: object, path: Path) -> Topic:
         raise DataFileError(f"{where} must be a table of {', '.join(_TOPIC_KEYS)}, not {spec!r}")
     unknown = sorted(set(spec) - set(_TOPIC_KEYS))
     if unknown:
-        raise DataFileError(f"{where} has unknown entr{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
-                            f"known: {', '.join(_TOPIC_KEYS)}")
+        raise DataFileError(
+            f"{where} has unknown entr{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
+            f"known: {', '.join(_TOPIC_KEYS)}"
+        )
 
     def text(key: str) -> str:
         if key not in spec:
@@ -110,8 +112,10 @@ def _topic(name: str, spec: object, path: Path) -> Topic:
     emergencies = texts("emergencies")
     strangers = [e for e in emergencies if e not in set(Category)]
     if strangers:
-        raise DataFileError(f"{where} emergencies names unknown safety categor{'y' if len(strangers) == 1 else 'ies'} "
-                            f"{', '.join(strangers)}; known: {', '.join(Category)}")
+        raise DataFileError(
+            f"{where} emergencies names unknown safety categor{'y' if len(strangers) == 1 else 'ies'} "
+            f"{', '.join(strangers)}; known: {', '.join(Category)}"
+        )
     citation = spec.get("citation", False)
     if not isinstance(citation, bool):
         raise DataFileError(f"{where} citation must be true or false, not {citation!r}")
@@ -195,4 +199,4 @@ def shows_topic(topic: Topic, chunk: Chunk) -> bool:
         return True
     if not chunk.sentences:
         return bool(topic.evidence.search(chunk.text))
-    return any(topic.evidence.search(chunk.text[s - chunk.start:e - chunk.start]) for s, e in chunk.sentences)
+    return any(topic.evidence.search(chunk.text[s - chunk.start : e - chunk.start]) for s, e in chunk.sentences)

@@ -15,13 +15,14 @@ cannot be read at all counts as an empty cache. The cache holds only the entries
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import uuid
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -74,9 +75,7 @@ def _temporary_prefix(file_name: str) -> str:
     return _TEMPORARY_PREFIX if file_name == CACHE_FILE else f".{file_name}.tmp-"
 
 
-def read_cache(
-    index_dir: Path, dimension: int, file_name: str = CACHE_FILE
-) -> tuple[dict[bytes, np.ndarray], int]:
+def read_cache(index_dir: Path, dimension: int, file_name: str = CACHE_FILE) -> tuple[dict[bytes, np.ndarray], int]:
     """The cached vectors of `dimension` by key, and how many entries were dropped as damaged."""
     path = index_dir / file_name
     try:
@@ -87,8 +86,12 @@ def read_cache(
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return {}, 1  # unreadable as a whole: every text is embedded again
     if (
-        keys.ndim != 2 or keys.shape[1] != 32 or vectors.ndim != 2 or vectors.shape[1] != dimension
-        or checks.shape != (len(keys), _CHECK_BYTES) or len(vectors) != len(keys)
+        keys.ndim != 2
+        or keys.shape[1] != 32
+        or vectors.ndim != 2
+        or vectors.shape[1] != dimension
+        or checks.shape != (len(keys), _CHECK_BYTES)
+        or len(vectors) != len(keys)
         or vectors.dtype != np.float32
     ):
         return {}, 0 if len(keys) == 0 else len(keys)
@@ -96,7 +99,7 @@ def read_cache(
     damaged = 0
     norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
     sane = np.isfinite(norms) & (norms <= MAX_VECTOR_NORM)
-    for key_row, vector, check, ok in zip(keys, vectors, checks, sane):
+    for key_row, vector, check, ok in zip(keys, vectors, checks, sane, strict=True):
         key = key_row.tobytes()
         if not ok or _entry_check(key, vector) != check.tobytes():
             damaged += 1
@@ -111,7 +114,7 @@ def write_cache(index_dir: Path, keys: Sequence[bytes], vectors: np.ndarray, fil
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32)
     checks = np.frombuffer(
-        b"".join(_entry_check(k, v) for k, v in zip(keys, vectors)), dtype=np.uint8
+        b"".join(_entry_check(k, v) for k, v in zip(keys, vectors, strict=True)), dtype=np.uint8
     ).reshape(len(keys), _CHECK_BYTES)
     temporary = index_dir / f"{_temporary_prefix(file_name)}{uuid.uuid4().hex[:8]}.npz"
     try:
@@ -132,9 +135,7 @@ def remove_stale_temporaries(index_dir: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def encode_with_cache(
-    embedder: Embedder, texts: Sequence[str], index_dir: Path, *, use_cache: bool = True
-) -> Encoded:
+def encode_with_cache(embedder: Embedder, texts: Sequence[str], index_dir: Path, *, use_cache: bool = True) -> Encoded:
     """Vectors for `texts` (row i for texts[i]): each distinct text embedded once, cached ones reused.
 
     With `use_cache`, the cache in `index_dir` is read first and afterwards replaced by the entries of
@@ -150,13 +151,17 @@ def encode_with_cache(
     fresh = embedder.encode([texts[unique[key]] for key in missing], show_progress=True) if missing else None
     by_key = {key: cached[key] for key in unique if key in cached}
     if fresh is not None:
-        by_key.update(zip(missing, np.asarray(fresh, dtype=np.float32)))
+        by_key.update(zip(missing, np.asarray(fresh, dtype=np.float32), strict=True))
     dimension = embedder.dimension
-    vectors = np.stack([by_key[key] for key in keys]).astype(np.float32) if keys else np.zeros((0, dimension), np.float32)
+    vectors = (
+        np.stack([by_key[key] for key in keys]).astype(np.float32) if keys else np.zeros((0, dimension), np.float32)
+    )
     if use_cache and (missing or damaged or len(cached) != len(unique)):
         # Only vectors that pass the norm check are kept: the caller refuses a build with bad vectors anyway.
         kept = [key for key in unique if sane_norms(by_key[key][None, :])]
-        write_cache(index_dir, kept, np.stack([by_key[k] for k in kept]) if kept else np.zeros((0, dimension), np.float32))
+        write_cache(
+            index_dir, kept, np.stack([by_key[k] for k in kept]) if kept else np.zeros((0, dimension), np.float32)
+        )
     return Encoded(vectors, len(texts), len(unique), len(unique) - len(missing), len(missing), damaged)
 
 
@@ -186,10 +191,14 @@ class ExampleVectors:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for `texts` (row i for texts[i]), from the cache where it has them."""
         keys = text_keys(self._identity, texts)
-        missing = {key: text for key, text in zip(keys, texts) if key not in self._cached and key not in self._used}
+        missing = {
+            key: text
+            for key, text in zip(keys, texts, strict=True)
+            if key not in self._cached and key not in self._used
+        }
         if missing:
             fresh = np.asarray(self.embedder.encode(list(missing.values())), dtype=np.float32)
-            self._used.update(zip(missing, fresh))
+            self._used.update(zip(missing, fresh, strict=True))
             self.embedded += len(missing)
         for key in keys:
             if key not in self._used:
@@ -203,8 +212,8 @@ class ExampleVectors:
         if not self.embedded and not self.damaged and set(self._used) == set(self._cached):
             return
         kept = [key for key in self._used if sane_norms(self._used[key][None, :])]
-        vectors = np.stack([self._used[k] for k in kept]) if kept else np.zeros((0, self.embedder.dimension), np.float32)
-        try:
+        vectors = (
+            np.stack([self._used[k] for k in kept]) if kept else np.zeros((0, self.embedder.dimension), np.float32)
+        )
+        with contextlib.suppress(OSError):  # not writable: the phrases are encoded again at the next start
             write_cache(self.folder, kept, vectors, EXAMPLES_CACHE_FILE)
-        except OSError:
-            pass  # not writable: the phrases are encoded again at the next start

@@ -204,7 +204,11 @@ class VectorRows:
             return self._matrix[rows]
         if isinstance(rows, (int, np.integer)):
             return self._index.reconstruct(int(rows))
-        ids = np.arange(*rows.indices(len(self)), dtype=np.int64) if isinstance(rows, slice) else np.asarray(rows, np.int64)
+        ids = (
+            np.arange(*rows.indices(len(self)), dtype=np.int64)
+            if isinstance(rows, slice)
+            else np.asarray(rows, np.int64)
+        )
         if not len(ids):
             return np.zeros((0, self.dimension), np.float32)
         return self._index.reconstruct_batch(ids)
@@ -212,7 +216,7 @@ class VectorRows:
     def blocks(self, size: int = 4096):
         """The rows in consecutive blocks (a whole-index check without a whole-index copy)."""
         for start in range(0, len(self), size):
-            yield self[start:start + size]
+            yield self[start : start + size]
 
 
 def _flat_view(index) -> np.ndarray | None:

@@ -68,6 +68,7 @@ def git_commit(source_root: Path) -> str | None:
     Only when `source_root` is the top of a work tree: an installed package lives in site-packages,
     which may sit inside some other repository whose commit says nothing about this code.
     """
+
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(["git", "-C", str(source_root), *args], capture_output=True, text=True, timeout=10)

@@ -83,10 +83,16 @@ def measure_round(embedders: dict, queries: list[str], batch: list[str], chunk: 
         for key, embedder in embedders.items():
             set_threads(key)
             start = time.perf_counter()
-            embedder.encode(batch[first:first + chunk])
+            embedder.encode(batch[first : first + chunk])
             batch_seconds[key] += time.perf_counter() - start
-    return {key: {"query_p50_ms": percentile(times[key], 50), "query_p95_ms": percentile(times[key], 95),
-                  "batch_texts_per_s": len(batch) / batch_seconds[key]} for key in embedders}
+    return {
+        key: {
+            "query_p50_ms": percentile(times[key], 50),
+            "query_p95_ms": percentile(times[key], 95),
+            "batch_texts_per_s": len(batch) / batch_seconds[key],
+        }
+        for key in embedders
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     for backend in backends:
         for n in threads:
             start = time.perf_counter()
-            embedders[(backend, n)] = load_embedder(BUNDLED_MODEL, backend=backend, threads=n, cache_dir=cache,
-                                                    progress=lambda m: print(m, file=sys.stderr))
+            embedders[(backend, n)] = load_embedder(
+                BUNDLED_MODEL, backend=backend, threads=n, cache_dir=cache, progress=lambda m: print(m, file=sys.stderr)
+            )
             load_seconds[(backend, n)] = time.perf_counter() - start
 
     # Agreement with PyTorch: one thread each (the thread count does not change the vectors here).
@@ -129,9 +136,12 @@ def main(argv: list[str] | None = None) -> int:
         vectors = embedders[(backend, threads[0])].encode(texts)
         if reference is not None:
             cosine = (vectors * reference).sum(axis=1)
-            agreement[backend] = {"texts": len(texts), "cosine_min": float(cosine.min()),
-                                  "cosine_median": float(np.median(cosine)),
-                                  "max_abs_diff": float(np.abs(vectors - reference).max())}
+            agreement[backend] = {
+                "texts": len(texts),
+                "cosine_min": float(cosine.min()),
+                "cosine_median": float(np.median(cosine)),
+                "max_abs_diff": float(np.abs(vectors - reference).max()),
+            }
 
     # One thread count at a time: PyTorch's idle threads from a 2-thread call slow whatever runs next.
     rounds: dict[tuple[str, int], list[dict]] = {key: [] for key in embedders}
@@ -151,8 +161,12 @@ def main(argv: list[str] | None = None) -> int:
         if base_key and n == 1:
             # Ratios paired within each round (the same minutes of machine load), then the median.
             base = rounds[base_key]
-            row["query_speedup"] = percentile([b["query_p50_ms"] / r["query_p50_ms"] for b, r in zip(base, results)], 50)
-            row["batch_speedup"] = percentile([r["batch_texts_per_s"] / b["batch_texts_per_s"] for b, r in zip(base, results)], 50)
+            row["query_speedup"] = percentile(
+                [b["query_p50_ms"] / r["query_p50_ms"] for b, r in zip(base, results, strict=True)], 50
+            )
+            row["batch_speedup"] = percentile(
+                [r["batch_texts_per_s"] / b["batch_texts_per_s"] for b, r in zip(base, results, strict=True)], 50
+            )
         elif base_key:  # measured in another phase: ratio of the medians
             base_row = rows[0] if rows and rows[0]["backend"] == "torch" else None
             if base_row:
@@ -161,19 +175,33 @@ def main(argv: list[str] | None = None) -> int:
         row.update({f"agreement_{k}": v for k, v in agreement.get(backend, {}).items()})
         rows.append(row)
 
-    header = f"{'backend':<10} {'thr':>3} {'query p50 ms':>12} {'p95 ms':>7} {'batch texts/s':>13} " \
-             f"{'x query':>7} {'x batch':>7} {'cos min':>8} {'cos med':>8} {'max diff':>9}"
+    header = (
+        f"{'backend':<10} {'thr':>3} {'query p50 ms':>12} {'p95 ms':>7} {'batch texts/s':>13} "
+        f"{'x query':>7} {'x batch':>7} {'cos min':>8} {'cos med':>8} {'max diff':>9}"
+    )
     print(header)
     for row in rows:
-        print(f"{row['backend']:<10} {row['threads']:>3} {row['query_p50_ms']:>12.2f} {row['query_p95_ms']:>7.2f} "
-              f"{row['batch_texts_per_s']:>13.1f} {row.get('query_speedup', 0):>7.2f} {row.get('batch_speedup', 0):>7.2f} "
-              f"{row.get('agreement_cosine_min', float('nan')):>8.4f} {row.get('agreement_cosine_median', float('nan')):>8.4f} "
-              f"{row.get('agreement_max_abs_diff', float('nan')):>9.2e}")
+        print(
+            f"{row['backend']:<10} {row['threads']:>3} {row['query_p50_ms']:>12.2f} {row['query_p95_ms']:>7.2f} "
+            f"{row['batch_texts_per_s']:>13.1f} {row.get('query_speedup', 0):>7.2f} {row.get('batch_speedup', 0):>7.2f} "
+            f"{row.get('agreement_cosine_min', float('nan')):>8.4f} {row.get('agreement_cosine_median', float('nan')):>8.4f} "
+            f"{row.get('agreement_max_abs_diff', float('nan')):>9.2e}"
+        )
     report = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "load_average": os.getloadavg()},
-        "setup": {"repeats": args.repeats, "slice": args.slice, "queries": len(qs), "batch_texts": len(batch),
-                  "agreement_texts": len(texts), "batch_size": 32},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_average": os.getloadavg(),
+        },
+        "setup": {
+            "repeats": args.repeats,
+            "slice": args.slice,
+            "queries": len(qs),
+            "batch_texts": len(batch),
+            "agreement_texts": len(texts),
+            "batch_size": 32,
+        },
         "rows": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

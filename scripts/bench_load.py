@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 
 # The evaluation's percentile, so this script's p50 and `baclofen-qa eval`'s mean the same thing.
 from assistant.metrics import percentile  # noqa: E402
+
 GOLD = REPO / "tests" / "data" / "gold.jsonl"
 START_TIMEOUT_SECONDS = 600  # the first start builds the index with the real model on 2 shared cores
 REQUEST_TIMEOUT_SECONDS = 300  # a client at the back of a 200-deep queue waits for all before it
@@ -109,7 +110,9 @@ def wait_until_up(server: subprocess.Popen, base: str, log_path: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"The server exited ({server.returncode}) before answering:\n{log_path.read_text()[-3000:]}")
+            raise SystemExit(
+                f"The server exited ({server.returncode}) before answering:\n{log_path.read_text()[-3000:]}"
+            )
         try:
             if httpx.get(f"{base}/gradio_api/info", timeout=5).status_code == 200:
                 return

@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("small", type=Path, help="the smaller corpus folder")
     parser.add_argument("large", type=Path, help="the larger corpus folder")
-    parser.add_argument("--index-root", type=Path, default=Path("/tmp/bench-startup"), help="where the two indexes are kept")
+    parser.add_argument(
+        "--index-root", type=Path, default=Path("/tmp/bench-startup"), help="where the two indexes are kept"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="starts timed per corpus (the best is kept)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     # internal: one corpus (`small`) with its index folder (`large`), in a process of its own
@@ -85,13 +87,24 @@ def main(argv: list[str] | None = None) -> int:
     figures = {}
     for name, corpus in (("small", args.small), ("large", args.large)):
         for step in ("prepare", "measure"):
-            command = [sys.executable, __file__, str(corpus), str(args.index_root / name), "--one", step, "--repeat", str(args.repeat)]
+            command = [
+                sys.executable,
+                __file__,
+                str(corpus),
+                str(args.index_root / name),
+                "--one",
+                step,
+                "--repeat",
+                str(args.repeat),
+            ]
             done = subprocess.run(command, cwd=REPO, stdout=subprocess.PIPE, text=True, check=False)
             if done.returncode != 0:
                 return 1
         figures[name] = json.loads(done.stdout.strip().splitlines()[-1])
     small, large = figures["small"], figures["large"]
-    figures["kb_per_chunk"] = round((large["added_mb"] - small["added_mb"]) * 1024 / (large["chunks"] - small["chunks"]), 2)
+    figures["kb_per_chunk"] = round(
+        (large["added_mb"] - small["added_mb"]) * 1024 / (large["chunks"] - small["chunks"]), 2
+    )
     for name in ("small", "large"):
         f = figures[name]
         print(

@@ -82,7 +82,9 @@ def main() -> int:
     questions = [r["question"] for r in rows if r.get("question")][:40]
     rng = random.Random(10)
     with tempfile.TemporaryDirectory() as index_dir:
-        assistant = Assistant.load(Settings(corpus_dir=args.corpus, index_dir=Path(index_dir), model=model), embedder=embedder)
+        assistant = Assistant.load(
+            Settings(corpus_dir=args.corpus, index_dir=Path(index_dir), model=model), embedder=embedder
+        )
         for question in questions[:10]:
             assistant.answer(question)  # warm
         print(f"{'size':>10}  {'worst ms':>9}  {'worst shape':<13} {'peak RSS +MB':>12}  {'RSS kept +MB':>12}  outcome")

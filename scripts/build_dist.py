@@ -44,8 +44,11 @@ def build(outdir: Path, root: Path = ROOT) -> list[Path]:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
         write_build_info(copy / "assistant", git_commit(root) or UNKNOWN)
-        subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(outdir), str(copy)],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(outdir), str(copy)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return sorted(outdir.glob("baclofen_qa-*"))
 
 

@@ -88,8 +88,9 @@ NAME_TAIL_PHRASES = (
 # means the medicine. The first lines are generic; the line after them and the sets below come
 # from a check by hand of every output name that is a dictionary word (the others, such as
 # "advil", "sonata", "ella" or "plan b", were kept: they are what people call the medicine).
-STOP_NAMES = frozenset(
-    """
+STOP_NAMES = (
+    frozenset(
+        """
     advance relief complete balance focus control clear restore bright
     able alert allay alpha answer arrest assure atlas balm beta bonine brevity calm care cease
     certain clarity clean comfort compound concept cope cover curb cure delta dial digest ease
@@ -102,12 +103,15 @@ STOP_NAMES = frozenset(
     swift theme total touch trust unity vital wave wellness wise
     amen android heather muse pseudo sojourn thrive today triad versed
     """.split()
-) | frozenset(
-    # multi-word product names made of everyday words
-    ["her style", "cold capsule iv", "cold capsule v", "balanced salt"]
-) | frozenset(
-    # ingredient names that are everyday substances rather than medicines a person asks about
-    "alcohol oxygen nitrogen helium talc cellulose water".split() + ["olive oil"]
+    )
+    | frozenset(
+        # multi-word product names made of everyday words
+        ["her style", "cold capsule iv", "cold capsule v", "balanced salt"]
+    )
+    | frozenset(
+        # ingredient names that are everyday substances rather than medicines a person asks about
+        "alcohol oxygen nitrogen helium talc cellulose water".split() + ["olive oil"]
+    )
 )
 
 # Ingredients that make a product a diagnostic agent, contrast medium, radiopharmaceutical,
@@ -186,7 +190,7 @@ def split_ingredients(raw: str) -> list[str]:
 
 
 def split_slash(part: str) -> list[str]:
-    """"ampicillin/ampicillin trihydrate" -> both; "follitropin alfa/beta" stays whole."""
+    """ "ampicillin/ampicillin trihydrate" -> both; "follitropin alfa/beta" stays whole."""
     pieces = [p.strip() for p in part.split("/")]
     if len(pieces) > 1 and all(len(p) >= 6 for p in pieces):
         return pieces
@@ -224,7 +228,7 @@ def strip_salt(name: str) -> str:
 
 
 def normalise_ingredient(name: str) -> str:
-    """"insulin lispro recombinant" -> "insulin lispro"; then salt words are stripped."""
+    """ "insulin lispro recombinant" -> "insulin lispro"; then salt words are stripped."""
     name = re.sub(r"\s*\([^()]*recombinant[^()]*\)", "", name)
     name = " ".join(w for w in name.split() if w != "recombinant")
     return strip_salt(name)
@@ -252,9 +256,7 @@ def clean_name(drug_name: str) -> str:
     name = re.sub(r",?\s+(?:usp|nf)$", "", name)
     # "clinimix 4.25/10 ..." and "advair diskus 100/50": cut at a ratio or decimal strength.
     # "heparin sodium 5,000 units" and "potassium chloride 10meq": cut at a dose with its unit.
-    cut = re.search(
-        r"\s\d+(?:\.\d+)?/\d|\s\d+\.\d|\s\d[\d, ]*\s?(?:usp\s)?(?:units?|meq|mg|mcg)\b", name
-    )
+    cut = re.search(r"\s\d+(?:\.\d+)?/\d|\s\d+\.\d|\s\d[\d, ]*\s?(?:usp\s)?(?:units?|meq|mg|mcg)\b", name)
     if cut and re.search(r"[a-z]{3}", name[: cut.start()]):
         name = name[: cut.start()]
     name = re.sub(r"\s+(?:w/|with|and)$", "", name)
@@ -284,9 +286,7 @@ def plausible_name(name: str) -> bool:
         return False
     if EXCLUDED_NAME_RE.search(name):
         return False
-    if not re.fullmatch(r"[a-z0-9][a-z0-9 .,'/&+()-]*", name):
-        return False
-    return True
+    return bool(re.fullmatch(r"[a-z0-9][a-z0-9 .,'/&+()-]*", name))
 
 
 def name_variants(name: str) -> list[str]:

@@ -24,8 +24,13 @@ def main() -> int:
     parser.add_argument("bank", type=Path)
     parser.add_argument("--no-model", action="store_true", help="the lists only (no embedding model)")
     parser.add_argument("--show", action="store_true", help="print every miss and false alarm")
-    parser.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE",
-                        help="exit 1 when recall is below VALUE (recall=0.98) or false_alarms above it (false_alarms=0.02)")
+    parser.add_argument(
+        "--fail-under",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="exit 1 when recall is below VALUE (recall=0.98) or false_alarms above it (false_alarms=0.02)",
+    )
     args = parser.parse_args()
     embedder = None
     if not args.no_model:
@@ -34,8 +39,10 @@ def main() -> int:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         embedder = load_embedder(Settings().model)
     result = run_bank(SafetyDetector(Settings(), embedder), read_bank(args.bank))
-    print(f"{args.bank.name}: emergency recall {result.recall:.3f} ({result.emergencies - len(result.misses)}/"
-          f"{result.emergencies}), false alarms {result.false_alarm_rate:.3f} ({len(result.false_alarms)}/{result.look_alikes})")
+    print(
+        f"{args.bank.name}: emergency recall {result.recall:.3f} ({result.emergencies - len(result.misses)}/"
+        f"{result.emergencies}), false alarms {result.false_alarm_rate:.3f} ({len(result.false_alarms)}/{result.look_alikes})"
+    )
     if args.show:
         print("\n".join(result.details()))
     failed = []

@@ -109,8 +109,10 @@ def check_locks(root: Path = ROOT, *, digest_only: bool = False) -> list[str]:
             problems.append(f"{name} is missing: run `make lock`")
             continue
         texts[name] = path.read_text(encoding="utf-8")
-        recorded = next((line[len(DIGEST_PREFIX):].strip() for line in texts[name].splitlines()
-                         if line.startswith(DIGEST_PREFIX)), None)
+        recorded = next(
+            (line[len(DIGEST_PREFIX) :].strip() for line in texts[name].splitlines() if line.startswith(DIGEST_PREFIX)),
+            None,
+        )
         if recorded != digest:
             problems.append(f"{name} was written for other dependency lists than pyproject.toml's: run `make lock`")
         for pin, hashes in read_hashes(texts[name]).items():
@@ -157,11 +159,18 @@ def check_installed(root: Path = ROOT, lock_name: str = TEST_LOCK) -> tuple[list
     pins = read_pins((root / TORCH_LOCK).read_text(encoding="utf-8"))
     pins |= read_pins((root / lock_name).read_text(encoding="utf-8"))
     installed = {canonical(d.metadata["Name"]): d.version for d in metadata.distributions()}
-    problems = [f"{name}=={version} is locked but " + (f"{installed[name]} is installed" if name in installed
-                else "not installed") + ": run `make install`"
-                for name, version in sorted(pins.items()) if installed.get(name) != version]
-    notes = [f"{name}=={version} is installed but in no lock" for name, version in sorted(installed.items())
-             if name not in pins and name not in ("pip", "baclofen-qa")]
+    problems = [
+        f"{name}=={version} is locked but "
+        + (f"{installed[name]} is installed" if name in installed else "not installed")
+        + ": run `make install`"
+        for name, version in sorted(pins.items())
+        if installed.get(name) != version
+    ]
+    notes = [
+        f"{name}=={version} is installed but in no lock"
+        for name, version in sorted(installed.items())
+        if name not in pins and name not in ("pip", "baclofen-qa")
+    ]
     return problems, notes
 
 
@@ -179,8 +188,7 @@ def pip_find_links() -> list[str]:
 def torch_pin(python: str, torch: str, scratch: Path) -> str:
     """`torch==<version> --hash=...` of the very file pip fetches here (uv does not hash local wheels)."""
     folder = scratch / "torch"
-    subprocess.run([python, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(folder), torch],
-                   check=True)
+    subprocess.run([python, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(folder), torch], check=True)
     (wheel,) = folder.glob("torch-*.whl")
     version = wheel.name.split("-")[1]
     digest = hashlib.sha256()
@@ -197,8 +205,9 @@ def write_locks(uv: str, python: str, root: Path = ROOT, *, upgrade: bool = Fals
     pyproject = read_pyproject(root)
     digest = inputs_digest(pyproject)
     torch = pyproject["tool"]["baclofen-qa"]["torch"]
-    version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [python, "-c", "import platform; print(platform.python_version())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     header = (
         "# Written by `make lock` (scripts/lock.py) with uv; do not edit. Exact versions and sha256 hashes\n"
         f"# for Python {version} on {platform.system()} {platform.machine()}. tests/test_release.py checks the\n"
@@ -221,12 +230,40 @@ def write_locks(uv: str, python: str, root: Path = ROOT, *, upgrade: bool = Fals
             shutil.copyfile(root / TEST_LOCK, test_out)
         # torch is resolved (its dependencies are locked here) but installed from TORCH_LOCK.
         # Run in the scratch folder with relative names, so the "via" notes in the locks name no temporary path.
-        subprocess.run([*common, "--extra", "test", "-c", constraint.name, "--no-emit-package", "torch",
-                        "-o", TEST_LOCK, "pyproject.toml"], check=True, cwd=scratch)
+        subprocess.run(
+            [
+                *common,
+                "--extra",
+                "test",
+                "-c",
+                constraint.name,
+                "--no-emit-package",
+                "torch",
+                "-o",
+                TEST_LOCK,
+                "pyproject.toml",
+            ],
+            check=True,
+            cwd=scratch,
+        )
         # The run lock takes its versions from the test lock, so `make run` and `make test` agree.
         run_out = scratch / RUN_LOCK
-        subprocess.run([*common, "-c", constraint.name, "-c", TEST_LOCK, "--no-emit-package", "torch",
-                        "-o", RUN_LOCK, "pyproject.toml"], check=True, cwd=scratch)
+        subprocess.run(
+            [
+                *common,
+                "-c",
+                constraint.name,
+                "-c",
+                TEST_LOCK,
+                "--no-emit-package",
+                "torch",
+                "-o",
+                RUN_LOCK,
+                "pyproject.toml",
+            ],
+            check=True,
+            cwd=scratch,
+        )
         torch_text = torch_pin(python, torch, scratch)
         # Written only once every resolution succeeded: a failed `make lock` leaves the locks as they were.
         (root / TEST_LOCK).write_text(header + _strip_header(test_out.read_text(encoding="utf-8")), encoding="utf-8")
@@ -245,8 +282,11 @@ def _strip_header(text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="check the locks against pyproject.toml; write nothing")
-    parser.add_argument("--installed", action="store_true",
-                        help="with --check: also compare this environment's packages with the test lock")
+    parser.add_argument(
+        "--installed",
+        action="store_true",
+        help="with --check: also compare this environment's packages with the test lock",
+    )
     parser.add_argument("--digest-only", action="store_true", help="with --check: digests and hashes only")
     parser.add_argument("--upgrade", action="store_true", help="resolve the newest versions the ranges allow")
     parser.add_argument("--uv", default="uv", help="the uv executable used to resolve (make lock installs one)")

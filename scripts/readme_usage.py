@@ -108,8 +108,10 @@ def find_blocks(lines: list[str], source: str = "README.md") -> list[UsageBlock]
         match = OPEN.match(line.strip())
         if match:
             if opened is not None:
-                raise MarkerError(f"{source} line {number + 1}: a usage block opens inside the one opened on "
-                                  f"line {opened[1]}; close it with {CLOSE} first")
+                raise MarkerError(
+                    f"{source} line {number + 1}: a usage block opens inside the one opened on "
+                    f"line {opened[1]}; close it with {CLOSE} first"
+                )
             opened = (match.group("command").strip(), number + 1)
         elif line.strip() == CLOSE:
             if opened is None:
@@ -135,7 +137,7 @@ def rewrite(text: str, source: str = "README.md") -> str:
             generated = render_block(block.command, parsers)
         except MarkerError as exc:
             raise MarkerError(f"{source} line {block.first_line}: {exc}") from None
-        lines[block.first_line:block.end_line] = generated
+        lines[block.first_line : block.end_line] = generated
     return "\n".join(lines)
 
 
@@ -150,8 +152,11 @@ def check(text: str, source: str = "README.md") -> list[str]:
     every block equals `--help` and every command has one."""
     problems = list(
         difflib.unified_diff(
-            text.split("\n"), rewrite(text, source).split("\n"),
-            fromfile=f"{source} (as written)", tofile=f"{source} (from --help)", lineterm="",
+            text.split("\n"),
+            rewrite(text, source).split("\n"),
+            fromfile=f"{source} (as written)",
+            tofile=f"{source} (from --help)",
+            lineterm="",
         )
     )
     for command in missing_commands(text):

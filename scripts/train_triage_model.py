@@ -32,10 +32,21 @@ from assistant.safety.bank import read_bank  # noqa: E402
 from assistant.safety.detector import TRIAGE_MODEL_FILE  # noqa: E402
 from tests.test_safety import EMERGENCY_VARIANTS, NON_EMERGENCY_VARIANTS  # noqa: E402
 
-BANKS = ["emergency-tune.jsonl", "emergency-tune2.jsonl", "emergency-blind.jsonl", "emergency-blind2.jsonl",
-         "emergency-blind3.jsonl", "emergency-blind4.jsonl", "emergency-blind5.jsonl",
-         "emergency-blind6.jsonl", "emergency-blind7.jsonl", "emergency-blind8.jsonl", "emergency-blind9.jsonl",
-         "emergency-blind10.jsonl", "emergency-blind11.jsonl"]
+BANKS = [
+    "emergency-tune.jsonl",
+    "emergency-tune2.jsonl",
+    "emergency-blind.jsonl",
+    "emergency-blind2.jsonl",
+    "emergency-blind3.jsonl",
+    "emergency-blind4.jsonl",
+    "emergency-blind5.jsonl",
+    "emergency-blind6.jsonl",
+    "emergency-blind7.jsonl",
+    "emergency-blind8.jsonl",
+    "emergency-blind9.jsonl",
+    "emergency-blind10.jsonl",
+    "emergency-blind11.jsonl",
+]
 QUESTION_SETS = ["gold.jsonl", "article-fresh-tune.jsonl", "leaflets-tune.jsonl"]
 C = 8.0
 
@@ -52,7 +63,9 @@ def training_questions(detector: SafetyDetector, banks: list[str] = BANKS) -> li
     for concept in detector.red_flags.concepts:
         rows += [(e, True) for e in concept.examples] + [(e, False) for e in concept.not_examples]
     for rule in detector.rulebook.rules:
-        rows += [(e, base[rule.category] in URGENT_LEVELS) for e in rule.fires] + [(e, False) for e in rule.does_not_fire]
+        rows += [(e, base[rule.category] in URGENT_LEVELS) for e in rule.fires] + [
+            (e, False) for e in rule.does_not_fire
+        ]
     # The emergency and look-alike variants of tests/test_safety.py (SAFETY.md section 2 triggers).
     rows += [(q, True) for q, _ in EMERGENCY_VARIANTS] + [(q, False) for q, _ in NON_EMERGENCY_VARIANTS]
     return rows
@@ -82,8 +95,10 @@ def main() -> None:
         examples=vectors.astype(np.float16),
         labels=labels,
     )
-    print(f"Trained on {len(rows)} questions ({int(labels.sum())} emergencies) with {embedder.name}, C={C}: "
-          f"{TRIAGE_MODEL_FILE.relative_to(ROOT)}")
+    print(
+        f"Trained on {len(rows)} questions ({int(labels.sum())} emergencies) with {embedder.name}, C={C}: "
+        f"{TRIAGE_MODEL_FILE.relative_to(ROOT)}"
+    )
 
 
 if __name__ == "__main__":

@@ -24,11 +24,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from train_triage_model import BANKS, fit, training_questions  # noqa: E402
+
 from assistant.config import Settings  # noqa: E402
 from assistant.embedding import load_embedder  # noqa: E402
 from assistant.safety import SafetyDetector  # noqa: E402
 from assistant.safety.bank import read_bank, run_bank  # noqa: E402
-from train_triage_model import BANKS, fit, training_questions  # noqa: E402
 
 
 def main() -> int:
@@ -45,7 +46,7 @@ def main() -> int:
     def encode(texts: list[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in cache]
         if missing:
-            cache.update(zip(missing, np.asarray(embedder.encode(missing), dtype=np.float32)))
+            cache.update(zip(missing, np.asarray(embedder.encode(missing), dtype=np.float32), strict=True))
         return np.stack([cache[t] for t in texts])
 
     caught = emergencies = alarms = look_alikes = 0
@@ -54,8 +55,11 @@ def main() -> int:
         vectors, labels = encode([q for q, _ in rows]), np.array([y for _, y in rows])
         model = fit(vectors, labels)
         detector.triage_model = dataclasses.replace(
-            shipped, weights=model.coef_[0].astype(np.float32), bias=float(model.intercept_[0]),
-            examples=vectors, labels=labels,
+            shipped,
+            weights=model.coef_[0].astype(np.float32),
+            bias=float(model.intercept_[0]),
+            examples=vectors,
+            labels=labels,
         )
         result = run_bank(detector, read_bank(ROOT / "tests" / "data" / bank))
         caught += result.emergencies - len(result.misses)
@@ -65,8 +69,10 @@ def main() -> int:
         print(f"{bank:28} recall {result.recall:.3f}  false alarms {result.false_alarm_rate:.3f}", flush=True)
         if args.show:
             print("\n".join(result.details()))
-    print(f"{'pooled':28} recall {caught / emergencies:.3f} ({caught}/{emergencies})  "
-          f"false alarms {alarms / look_alikes:.3f} ({alarms}/{look_alikes})")
+    print(
+        f"{'pooled':28} recall {caught / emergencies:.3f} ({caught}/{emergencies})  "
+        f"false alarms {alarms / look_alikes:.3f} ({alarms}/{look_alikes})"
+    )
     return 0
 
 

@@ -17,9 +17,9 @@ import os
 import shutil
 import socket
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import pytest
 
@@ -108,7 +108,9 @@ def make_answer(
 
 RED = Notice("RED", "reaction", "Call your local emergency number now (112).", "Don't wait for this chat.")
 CRISIS = Notice("CRISIS", "self-harm", "You don't have to face this alone.", "Contact a crisis line or 112 now.")
-POISON = Notice("POISON", "overdose", "Contact your poison centre now.", "Even if you feel fine.\nKeep the pack at hand.")
+POISON = Notice(
+    "POISON", "overdose", "Contact your poison centre now.", "Even if you feel fine.\nKeep the pack at hand."
+)
 AMBER = Notice("AMBER", "withdrawal", "Don't stop suddenly.", "Stopping can cause serious withdrawal.")
 INFO = Notice("INFO", "general", "Good to know", "The article is a web page.")
 
@@ -128,7 +130,9 @@ def stub_answer(question: str) -> Answer:
     if "who" in lower:
         return make_answer(
             question,
-            passages=(make_passage(WHO_TEXT, best=None, section="WHO", unverified=("no WHO scheme of that name exists",)),),
+            passages=(
+                make_passage(WHO_TEXT, best=None, section="WHO", unverified=("no WHO scheme of that name exists",)),
+            ),
         )
     if "evil" in lower:
         evil = f"Before {XSS_IMG} middle {XSS_SCRIPT} and {XSS_LINK} *stars* # hash | pipe $$x^2$$ end."

@@ -55,7 +55,12 @@ def test_a_topic_no_document_shows_at_all_is_not_found_naming_it():
 def test_a_loosely_read_topic_does_not_refuse_a_question_the_passages_answer():
     """A long story mentions many things: a gate word alone never refuses."""
     reading = TopicReading((PREGNANCY,), refusable=False, refusable_if_absent=False)
-    result = run("my daughter is pregnant, can she drive on it", candidates(0.9), topics=reading, uncovered=frozenset({"pregnancy"}))
+    result = run(
+        "my daughter is pregnant, can she drive on it",
+        candidates(0.9),
+        topics=reading,
+        uncovered=frozenset({"pregnancy"}),
+    )
     assert result.answerable
 
 
@@ -89,8 +94,14 @@ def test_citations_come_last_unless_the_question_asks_for_sources():
 
 @pytest.mark.parametrize(
     "question",
-    ["how many patients were in the survey", "how often should it be taken", "what is the usual dose",
-     "whats the maximum dosage", "how long does it take to work", "and how much does it cost"],
+    [
+        "how many patients were in the survey",
+        "how often should it be taken",
+        "what is the usual dose",
+        "whats the maximum dosage",
+        "how long does it take to work",
+        "and how much does it cost",
+    ],
 )
 def test_amount_questions_are_recognised(question):
     assert AMOUNT_QUESTION.search(question)
@@ -98,8 +109,13 @@ def test_amount_questions_are_recognised(question):
 
 @pytest.mark.parametrize(
     "question",
-    ["can i drive after my dose", "what does the dose depend on", "how long should i stay on it",
-     "is a dose of 10mg at night ok with alcohol", "how does it work"],
+    [
+        "can i drive after my dose",
+        "what does the dose depend on",
+        "how long should i stay on it",
+        "is a dose of 10mg at night ok with alcohol",
+        "how does it work",
+    ],
 )
 def test_questions_that_mention_an_amount_without_asking_for_one_are_not_amount_questions(question):
     assert not AMOUNT_QUESTION.search(question)

@@ -1,20 +1,21 @@
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from assistant.chunking import chunk_text, find_blocks, split_sentences
 from tests.conftest import SEED_ARTICLE
 
 
 def kinds_and_texts(text):
-    return [(b.kind, text[b.start:b.end]) for b in find_blocks(text)]
+    return [(b.kind, text[b.start : b.end]) for b in find_blocks(text)]
 
 
 def assert_verbatim(text, chunks):
     for chunk in chunks:
-        assert text[chunk.start:chunk.end] == chunk.text
+        assert text[chunk.start : chunk.end] == chunk.text
         assert chunk.text.strip() == chunk.text and chunk.text
         for start, end in chunk.sentences:
             assert chunk.start <= start < end <= chunk.end
@@ -157,7 +158,9 @@ def test_seed_article_structure_is_recognised():
     text = SEED_ARTICLE.read_text(encoding="utf-8")
     chunks = chunk_text(text, "a", max_chars=500)
     lists = [c for c in chunks if c.kind == "list"]
-    assert any(c.text.startswith("Common side effects of Baclofen include:") and "• Constipation" in c.text for c in lists)
+    assert any(
+        c.text.startswith("Common side effects of Baclofen include:") and "• Constipation" in c.text for c in lists
+    )
     assert any(c.kind == "table" and "Study B 1000 patients" in c.text for c in chunks)
     assert not any("See also" in c.text for c in chunks)
     assert not any(c.text.endswith(" source") for c in chunks)
@@ -168,21 +171,43 @@ def test_seed_article_structure_is_recognised():
 
 LINE = st.one_of(
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120),
-    st.sampled_from(["", "  • Item one", "- dash item", "1. Numbered Heading", "# Title", "| a | b |", "See also  x",
-                     "Ends with colon:", "It works. source", "Dr. Who e.g. this.", "\t\tindented", "   ", "\u00a0"]),
-    st.builds(lambda words: " ".join(words) + ".", st.lists(st.sampled_from(["Aa", "bb", "cc.", "Dd?", "e!", "f"]), max_size=30)),
+    st.sampled_from(
+        [
+            "",
+            "  • Item one",
+            "- dash item",
+            "1. Numbered Heading",
+            "# Title",
+            "| a | b |",
+            "See also  x",
+            "Ends with colon:",
+            "It works. source",
+            "Dr. Who e.g. this.",
+            "\t\tindented",
+            "   ",
+            "\u00a0",
+        ]
+    ),
+    st.builds(
+        lambda words: " ".join(words) + ".",
+        st.lists(st.sampled_from(["Aa", "bb", "cc.", "Dd?", "e!", "f"]), max_size=30),
+    ),
 )
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(lines=st.lists(LINE, max_size=30), newline=st.sampled_from(["\n", "\r\n", "\n\n"]),
-       max_chars=st.integers(min_value=1, max_value=400), overlap=st.integers(min_value=0, max_value=2))
+@given(
+    lines=st.lists(LINE, max_size=30),
+    newline=st.sampled_from(["\n", "\r\n", "\n\n"]),
+    max_chars=st.integers(min_value=1, max_value=400),
+    overlap=st.integers(min_value=0, max_value=2),
+)
 def test_chunks_are_exact_spans_of_any_generated_document(lines, newline, max_chars, overlap):
     text = newline.join(lines)
     chunks = chunk_text(text, "gen", max_chars=max_chars, overlap_sentences=overlap)
     assert_verbatim(text, chunks)
     if overlap == 0:
-        for before, after in zip(chunks, chunks[1:]):
+        for before, after in pairwise(chunks):
             assert before.end <= after.start
 
 

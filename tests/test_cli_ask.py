@@ -27,7 +27,16 @@ def test_ask_json_has_the_documented_shape(args, capsys):
     code = main(["ask", "can I drive when drowsy?", "--json", *args])
     data = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert {"question", "condensed_query", "abstained", "emergency", "notices", "disclaimer", "passages", "timings_ms"} <= set(data)
+    assert {
+        "question",
+        "condensed_query",
+        "abstained",
+        "emergency",
+        "notices",
+        "disclaimer",
+        "passages",
+        "timings_ms",
+    } <= set(data)
     assert {"text", "source", "section", "start", "end", "score"} <= set(data["passages"][0])
 
 

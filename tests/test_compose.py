@@ -7,8 +7,14 @@ from assistant.config import Settings
 from assistant.records import Document, Notice, Passage
 from assistant.safety import SafetyAssessment, SafetyMessages
 
-DOC = Document("a.txt", "Baclofen article", "WHO has classified baclofen as a Medicines with Established Safety (MES) medication.",
-               "web", False, "x")
+DOC = Document(
+    "a.txt",
+    "Baclofen article",
+    "WHO has classified baclofen as a Medicines with Established Safety (MES) medication.",
+    "web",
+    False,
+    "x",
+)
 PASSAGE = Passage(DOC.text, "a.txt", DOC.title, "Safety", 0, len(DOC.text), 0.8, 0, len(DOC.text))
 RED = Notice("RED", "serious_reaction_now", "Emergency", "Call your local emergency number (112) now.")
 AMBER = Notice("AMBER", "driving", "Driving", "Do not drive until you know how it affects you.")
@@ -28,8 +34,15 @@ def safety(*notices, suppress=False, small_talk=False):
 
 
 def compose(messages, passages=(PASSAGE,), assessment=None, **kw):
-    return compose_answer(question="q", condensed_query="q", passages=list(passages), safety=assessment or safety(),
-                          messages=messages, documents=[DOC], **kw)
+    return compose_answer(
+        question="q",
+        condensed_query="q",
+        passages=list(passages),
+        safety=assessment or safety(),
+        messages=messages,
+        documents=[DOC],
+        **kw,
+    )
 
 
 def test_every_answer_carries_the_disclaimer_naming_only_the_sources_quoted(messages):

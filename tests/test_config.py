@@ -24,7 +24,7 @@ def test_environment_overrides_defaults_and_flags_override_environment():
 
 def test_toml_file_sits_between_defaults_and_environment(tmp_path):
     config = tmp_path / "settings.toml"
-    config.write_text('top_k = 4\nmin_score = 0.4\nport = 9000\n')
+    config.write_text("top_k = 4\nmin_score = 0.4\nport = 9000\n")
     settings = load_settings(environ={"BACLOFEN_QA_PORT": "9100"}, config_file=config)
     assert (settings.top_k, settings.min_score, settings.port) == (4, 0.4, 9100)
 

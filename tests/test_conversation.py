@@ -28,8 +28,8 @@ def lexicon():
 def test_follow_ups_carry_the_subject_of_the_earlier_question(lexicon, history, question, carried, not_carried):
     condensed = condense_query(question, history, lexicon)
     assert condensed.startswith(question)
-    assert carried in condensed[len(question):]
-    assert not_carried not in condensed[len(question):]
+    assert carried in condensed[len(question) :]
+    assert not_carried not in condensed[len(question) :]
 
 
 def test_a_follow_up_with_a_topic_of_its_own_carries_no_earlier_words(lexicon):
@@ -58,7 +58,9 @@ def test_a_chain_of_follow_ups_keeps_the_original_subject(lexicon):
     assert "alcohol addiction" in condense_query("and is it safe?", history, lexicon)
 
 
-@pytest.mark.parametrize("question, expected", [("and with alcohol?", True), ("is it safe?", True),
-                                                 ("what are the side effects of baclofen", False)])
+@pytest.mark.parametrize(
+    "question, expected",
+    [("and with alcohol?", True), ("is it safe?", True), ("what are the side effects of baclofen", False)],
+)
 def test_follow_up_detection(question, expected):
     assert is_follow_up(question) is expected

@@ -34,7 +34,7 @@ def test_every_passage_is_verbatim_and_every_answer_has_the_disclaimer(assistant
         assert "not medical advice" in answer.disclaimer.lower()
         for passage in answer.passages:
             document = assistant.index.documents[passage.doc_id]
-            assert document.text[passage.start:passage.end] == passage.text
+            assert document.text[passage.start : passage.end] == passage.text
             assert passage.source == document.title
 
 
@@ -58,7 +58,7 @@ def test_plain_and_misspelt_questions_get_the_passage_that_answers_first(assista
 
 def test_the_best_matching_sentence_is_highlighted_inside_the_passage(assistant):
     passage = assistant.answer("can I drive after baclofen").passages[0]
-    assert "driving" in passage.text[passage.highlight_start:passage.highlight_end]
+    assert "driving" in passage.text[passage.highlight_start : passage.highlight_end]
 
 
 def test_passages_of_one_answer_do_not_repeat_each_other(assistant):
@@ -154,7 +154,11 @@ def test_emergencies_put_the_urgent_notice_first(assistant, question, first_leve
 
 @pytest.mark.parametrize(
     "question",
-    ["how many baclofen would it take to die", "i took 10 baclofen on purpose", "my friend says he'll take all his pills tonight"],
+    [
+        "how many baclofen would it take to die",
+        "i took 10 baclofen on purpose",
+        "my friend says he'll take all his pills tonight",
+    ],
 )
 def test_a_crisis_quotes_no_dose_toxicity_or_statistics(assistant, question):
     answer = assistant.answer(question)

@@ -23,14 +23,39 @@ DOCUMENTS = {
     "stopping.txt": f"Stopping\n\n{SEIZURE} Lower the dose slowly.\n",
 }
 QUESTIONS = [
-    {"id": "k1", "question": "Is it safe with kidney disease?", "answerable": True, "evidence": [KIDNEY],
-     "emergency": False, "tags": ["kidney"]},
-    {"id": "d1", "question": "Can I drive if I feel drowsy?", "answerable": True, "evidence": [DRIVE],
-     "emergency": False, "tags": ["driving"]},
-    {"id": "s1", "question": "and if I stop?", "history": ["I take it for spasm"], "answerable": True,
-     "evidence": [SEIZURE], "emergency": False, "tags": ["stopping", "followup"]},
-    {"id": "u1", "question": "What is the weather like?", "answerable": False, "evidence": [], "emergency": False,
-     "tags": ["offtopic"]},
+    {
+        "id": "k1",
+        "question": "Is it safe with kidney disease?",
+        "answerable": True,
+        "evidence": [KIDNEY],
+        "emergency": False,
+        "tags": ["kidney"],
+    },
+    {
+        "id": "d1",
+        "question": "Can I drive if I feel drowsy?",
+        "answerable": True,
+        "evidence": [DRIVE],
+        "emergency": False,
+        "tags": ["driving"],
+    },
+    {
+        "id": "s1",
+        "question": "and if I stop?",
+        "history": ["I take it for spasm"],
+        "answerable": True,
+        "evidence": [SEIZURE],
+        "emergency": False,
+        "tags": ["stopping", "followup"],
+    },
+    {
+        "id": "u1",
+        "question": "What is the weather like?",
+        "answerable": False,
+        "evidence": [],
+        "emergency": False,
+        "tags": ["offtopic"],
+    },
     {"id": "x1", "question": "Tell me about the dose"},
 ]
 REPORT_FILES = ("report.json", "results.csv", "report.md", "scores.png", "hit_at_k.png")
@@ -72,8 +97,18 @@ def test_eval_writes_every_report_file(tmp_path, corpus, questions, fake_model, 
     assert report["config"]["name"] == "default" and "kidneys.txt" in report["config"]["corpus_fingerprints"]
     assert [r["id"] for r in report["results"]] == ["k1", "d1", "s1", "u1", "x1"]
     for result in report["results"]:
-        assert {"question", "condensed_query", "abstained", "emergency", "notices", "passages", "hit_rank",
-                "latency_ms", "relevant", "verbatim"} <= set(result)
+        assert {
+            "question",
+            "condensed_query",
+            "abstained",
+            "emergency",
+            "notices",
+            "passages",
+            "hit_rank",
+            "latency_ms",
+            "relevant",
+            "verbatim",
+        } <= set(result)
         assert result["latency_ms"] > 0
     rows = list(csv.DictReader((out_dir / "results.csv").open(encoding="utf-8")))
     assert [row["id"] for row in rows] == ["k1", "d1", "s1", "u1", "x1"]
@@ -92,11 +127,31 @@ def test_each_result_rebuilds_the_answer_as_ask_shows_it(tmp_path, corpus, quest
 
 
 def test_fail_under_sets_the_exit_code(tmp_path, corpus, questions, fake_model, capsys):
-    code, out, _ = run_eval(capsys, tmp_path, corpus, questions, "--fail-under", "hit@1=0", "--fail-under",
-                            "false_alarm=1", "--out", tmp_path / "a")
+    code, out, _ = run_eval(
+        capsys,
+        tmp_path,
+        corpus,
+        questions,
+        "--fail-under",
+        "hit@1=0",
+        "--fail-under",
+        "false_alarm=1",
+        "--out",
+        tmp_path / "a",
+    )
     assert code == 0 and "target" in out
-    code, out, err = run_eval(capsys, tmp_path, corpus, questions, "--fail-under", "hit@1=0",
-                              "--fail-under", "latency_p50_ms=0", "--out", tmp_path / "b")
+    code, out, err = run_eval(
+        capsys,
+        tmp_path,
+        corpus,
+        questions,
+        "--fail-under",
+        "hit@1=0",
+        "--fail-under",
+        "latency_p50_ms=0",
+        "--out",
+        tmp_path / "b",
+    )
     assert code == 1
     assert "latency_p50_ms" in err and "FAIL" in out
     report = json.loads((tmp_path / "b" / "report.json").read_text(encoding="utf-8"))
@@ -114,7 +169,10 @@ def test_an_unknown_metric_is_a_usage_error_listing_the_known_ones(tmp_path, cor
 def test_a_malformed_question_file_exits_2_lists_lines_and_writes_nothing(tmp_path, corpus, fake_model, capsys):
     path = tmp_path / "bad.jsonl"
     path.write_text(
-        json.dumps(QUESTIONS[0]) + "\n{oops\n" + json.dumps({"id": "z", "question": "q", "evidence": ["Not there."]}) + "\n",
+        json.dumps(QUESTIONS[0])
+        + "\n{oops\n"
+        + json.dumps({"id": "z", "question": "q", "evidence": ["Not there."]})
+        + "\n",
         encoding="utf-8",
     )
     code, _, err = run_eval(capsys, tmp_path, corpus, path, "--out", tmp_path / "report")
@@ -132,7 +190,9 @@ def test_an_output_path_that_is_a_file_is_refused_before_any_work(tmp_path, corp
     assert fake_model.calls == 0
 
 
-def test_skip_invalid_runs_the_good_lines_and_records_how_many_were_skipped(tmp_path, corpus, questions, fake_model, capsys):
+def test_skip_invalid_runs_the_good_lines_and_records_how_many_were_skipped(
+    tmp_path, corpus, questions, fake_model, capsys
+):
     with questions.open("a", encoding="utf-8") as handle:
         handle.write("{oops\n")
     code, out, err = run_eval(capsys, tmp_path, corpus, questions, "--skip-invalid", "--out", tmp_path / "report")
@@ -146,7 +206,7 @@ def test_csv_question_files_work(tmp_path, corpus, fake_model, capsys):
     path.write_text(
         "id,question,history,answerable,evidence,emergency,tags\n"
         f"k1,Is it safe with kidney disease?,,yes,{KIDNEY},no,kidney\n"
-        "s1,and if I stop?,I take it for spasm,true,\"" + SEIZURE + "\",0,stopping|followup\n"
+        's1,and if I stop?,I take it for spasm,true,"' + SEIZURE + '",0,stopping|followup\n'
         "u1,What is the weather like?,,false,,false,offtopic\n",
         encoding="utf-8",
     )
@@ -158,8 +218,9 @@ def test_csv_question_files_work(tmp_path, corpus, fake_model, capsys):
 
 
 def test_compare_prints_one_table_with_every_configuration(tmp_path, corpus, questions, fake_model, capsys):
-    code, out, _ = run_eval(capsys, tmp_path, corpus, questions, "--compare", "dense,bm25,hybrid,naive",
-                            "--out", tmp_path / "report")
+    code, out, _ = run_eval(
+        capsys, tmp_path, corpus, questions, "--compare", "dense,bm25,hybrid,naive", "--out", tmp_path / "report"
+    )
     assert code == 0
     header = next(line for line in out.splitlines() if line.startswith("metric"))
     assert header.split() == ["metric", "dense", "bm25", "hybrid", "naive"]
@@ -177,7 +238,9 @@ def test_an_unknown_configuration_is_a_usage_error(tmp_path, corpus, questions, 
     assert stopped.value.code == 2 and "bert" in capsys.readouterr().err
 
 
-def test_an_interrupted_run_leaves_the_previous_report_intact(tmp_path, corpus, questions, fake_model, capsys, monkeypatch):
+def test_an_interrupted_run_leaves_the_previous_report_intact(
+    tmp_path, corpus, questions, fake_model, capsys, monkeypatch
+):
     out_dir = tmp_path / "report"
     run_eval(capsys, tmp_path, corpus, questions, "--out", out_dir)
     before = (out_dir / "report.json").read_bytes()
@@ -194,14 +257,28 @@ def test_an_interrupted_run_leaves_the_previous_report_intact(tmp_path, corpus, 
 
 @pytest.mark.slow
 def test_eval_with_the_real_model_on_the_seed_article(tmp_path, capsys):
-    gold = [json.loads(line) for line in (REPO / "tests" / "data" / "gold.jsonl").read_text(encoding="utf-8").splitlines()]
+    gold = [
+        json.loads(line) for line in (REPO / "tests" / "data" / "gold.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     picked = [q for q in gold if q["answerable"] is True][:6] + [q for q in gold if q["answerable"] is False][:2]
     picked += [q for q in gold if q["emergency"]][:2]
     path = tmp_path / "ten.jsonl"
     path.write_text("".join(json.dumps(q) + "\n" for q in picked), encoding="utf-8")
     out_dir = tmp_path / "report"
-    code = main(["eval", str(path), "--out", str(out_dir), "--corpus", str(CORPUS), "--index-dir", str(tmp_path / "index"),
-                 "--compare", "default,naive"])
+    code = main(
+        [
+            "eval",
+            str(path),
+            "--out",
+            str(out_dir),
+            "--corpus",
+            str(CORPUS),
+            "--index-dir",
+            str(tmp_path / "index"),
+            "--compare",
+            "default,naive",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert all((out_dir / name).is_file() for name in REPORT_FILES)
     report = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from assistant.baseline import NaiveBaseline, split_recursive
 from assistant.config import Settings
 from assistant.engine import Question
 from assistant.errors import QuestionFileError
 from assistant.evaluate import EvalReport, judge, summarize_run
-from assistant.question_file import parse_questions, read_questions
 from assistant.ingest import load_corpus
 from assistant.metrics import CorpusText
+from assistant.question_file import parse_questions, read_questions
 from assistant.records import Answer, Document, Passage
 from assistant.report import render_markdown
 from tests.conftest import SEED_ARTICLE
@@ -40,8 +40,15 @@ def read(path, *, skip_invalid=False):
 def test_jsonl_questions_are_read_with_their_labels(tmp_path):
     path = write_jsonl(
         tmp_path / "q.jsonl",
-        {"id": "k1", "question": " kidney ok? ", "history": ["hi"], "answerable": True, "evidence": [KIDNEY],
-         "emergency": False, "tags": ["dev", "kidney"]},
+        {
+            "id": "k1",
+            "question": " kidney ok? ",
+            "history": ["hi"],
+            "answerable": True,
+            "evidence": [KIDNEY],
+            "emergency": False,
+            "tags": ["dev", "kidney"],
+        },
         "",
         {"id": "u1", "question": "is it blue?", "answerable": False},
     )
@@ -50,7 +57,7 @@ def test_jsonl_questions_are_read_with_their_labels(tmp_path):
     assert (first.qid, first.text, first.history, first.tags) == ("k1", "kidney ok?", ("hi",), ("dev", "kidney"))
     assert first.answerable is True and first.emergency is False and first.line == 1
     [span] = first.evidence_spans
-    assert DOCUMENTS[0].text[span.start:span.end] == KIDNEY
+    assert DOCUMENTS[0].text[span.start : span.end] == KIDNEY
     assert second.line == 3 and second.answerable is False and second.emergency is None and second.evidence == ()
     assert found.skipped == 0 and found.problems == ()
 
@@ -87,12 +94,16 @@ def test_a_malformed_json_line_is_reported_with_its_line_number_and_nothing_is_r
         ({"id": "1", "question": "   "}, "line 1: question is empty"),
         ({"id": "1", "question": "x" * 201}, "line 1: question is 201 characters long; the limit is 200"),
         ({"id": "1", "question": "q", "evidence": ["Kidneys are purple."]}, "line 1: evidence 1 is not in the corpus"),
-        ({"id": "1", "question": "q", "answerable": False, "evidence": [KIDNEY]},
-         "line 1: evidence is given but answerable is false"),
+        (
+            {"id": "1", "question": "q", "answerable": False, "evidence": [KIDNEY]},
+            "line 1: evidence is given but answerable is false",
+        ),
         ({"id": "1", "question": "q", "answerable": "yes"}, "line 1: answerable must be true, false or null"),
         ({"id": "1", "question": "q", "tags": "dev"}, "line 1: tags must be a list of non-empty strings"),
-        ({"id": "1", "question": "q", "evidense": [KIDNEY]},
-         "line 1: unknown field(s) evidense; known fields: id, question"),
+        (
+            {"id": "1", "question": "q", "evidense": [KIDNEY]},
+            "line 1: unknown field(s) evidense; known fields: id, question",
+        ),
         ([1, 2], "line 1: expected a JSON object"),
     ],
 )
@@ -104,7 +115,10 @@ def test_each_kind_of_bad_line_is_named(tmp_path, record, problem):
 
 def test_duplicate_ids_name_the_first_line(tmp_path):
     path = write_jsonl(
-        tmp_path / "q.jsonl", {"id": "a", "question": "1?"}, {"id": "b", "question": "2?"}, {"id": "a", "question": "3?"}
+        tmp_path / "q.jsonl",
+        {"id": "a", "question": "1?"},
+        {"id": "b", "question": "2?"},
+        {"id": "a", "question": "3?"},
     )
     with pytest.raises(QuestionFileError) as raised:
         read(path)
@@ -204,8 +218,8 @@ def test_recursive_split_of_the_seed_article_keeps_exact_offsets_and_size():
     assert len(spans) > 5
     assert all(e - s <= 1000 for s, e in spans)
     assert all(text[s:e] == text[s:e].strip() for s, e in spans)
-    assert all(a[0] < b[0] for a, b in zip(spans, spans[1:]))  # in document order
-    assert any(b[0] < a[1] for a, b in zip(spans, spans[1:]))  # long paragraphs are cut with overlap
+    assert all(a[0] < b[0] for a, b in pairwise(spans))  # in document order
+    assert any(b[0] < a[1] for a, b in pairwise(spans))  # long paragraphs are cut with overlap
 
 
 def test_the_naive_baseline_quotes_four_verbatim_passages_and_never_abstains(toy_corpus, fake_embedder):
@@ -217,9 +231,8 @@ def test_the_naive_baseline_quotes_four_verbatim_passages_and_never_abstains(toy
     assert len(kidney.passages) == 4 and not kidney.abstained and not kidney.emergency and kidney.notices == ()
     assert not weather.abstained and len(weather.passages) == 4
     for p in kidney.passages + weather.passages:
-        assert by_id[p.doc_id][p.start:p.end] == p.text
+        assert by_id[p.doc_id][p.start : p.end] == p.text
     assert fake_embedder.calls == 2  # the chunks once, then both questions in one batch
-
 
 
 def test_the_markdown_report_shows_a_missed_emergency_first_with_what_was_expected_and_returned():
@@ -236,7 +249,9 @@ def test_the_markdown_report_shows_a_missed_emergency_first_with_what_was_expect
         Answer("q", "q", (wrong,), False, False, (), "", top_score=0.7),
         Answer("q", "q", (), True, False, (), "", message="Not in the documents.", top_score=0.2),
     )
-    run = summarize_run("default", {"name": "default"}, [judge(q, a, corpus, 5.0) for q, a in zip(questions, answers)], k=3)
+    run = summarize_run(
+        "default", {"name": "default"}, [judge(q, a, corpus, 5.0) for q, a in zip(questions, answers, strict=True)], k=3
+    )
 
     failures = render_markdown(EvalReport("now", "q.jsonl", 3, 0.5, (run,))).split("## Worst failures")[1]
 

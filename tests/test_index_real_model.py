@@ -28,7 +28,7 @@ def test_the_real_index_has_every_chunk_verbatim_and_unit_vectors(real_index, re
     assert report.rebuilt and report.dimension == 384 and report.chunks == len(index.chunks) > 40
     article = index.documents["baclofen-article.txt"]
     for chunk in index.chunks:
-        assert article.text[chunk.start:chunk.end] == chunk.text
+        assert article.text[chunk.start : chunk.end] == chunk.text
     vector = index.chunk_index.reconstruct(0)
     assert abs(float((vector * vector).sum()) - 1.0) < 1e-4
 

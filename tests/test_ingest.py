@@ -81,7 +81,9 @@ def test_an_unreadable_file_is_reported_by_name_and_skipped(tmp_path):
     assert [d.doc_id for d in corpus.documents] == ["good.txt"]
     reasons = {s.path: s.reason for s in corpus.skipped}
     assert set(reasons) == {"broken.pdf", "binary.txt", "image.png"}
-    assert "PDF" in reasons["broken.pdf"] and "binary" in reasons["binary.txt"] and "unsupported" in reasons["image.png"]
+    assert (
+        "PDF" in reasons["broken.pdf"] and "binary" in reasons["binary.txt"] and "unsupported" in reasons["image.png"]
+    )
 
 
 def test_an_empty_corpus_is_a_clear_error(tmp_path):
@@ -106,7 +108,11 @@ def test_sidecar_metadata_sets_title_source_and_review_status(tmp_path):
         json.dumps({"title": "Patient leaflet", "source": "https://example.org/leaflet", "reviewed": True})
     )
     (document,) = load_corpus(tmp_path).documents
-    assert (document.title, document.source, document.reviewed) == ("Patient leaflet", "https://example.org/leaflet", True)
+    assert (document.title, document.source, document.reviewed) == (
+        "Patient leaflet",
+        "https://example.org/leaflet",
+        True,
+    )
     assert document.text == "Leaflet text.\n"
 
 
@@ -127,9 +133,18 @@ def test_hidden_files_are_ignored(tmp_path):
 
 def test_a_sidecar_gives_kind_medicines_date_and_licence(tmp_path):
     (tmp_path / "label.md").write_text("# Zanaflex\n\nText.\n")
-    (tmp_path / "label.md.meta.json").write_text(json.dumps(
-        {"title": "Zanaflex label", "kind": "label", "medicines": ["Tizanidine"], "reviewed": True,
-         "published": "2024-11-01", "licence": "Public domain"}))
+    (tmp_path / "label.md.meta.json").write_text(
+        json.dumps(
+            {
+                "title": "Zanaflex label",
+                "kind": "label",
+                "medicines": ["Tizanidine"],
+                "reviewed": True,
+                "published": "2024-11-01",
+                "licence": "Public domain",
+            }
+        )
+    )
     (document,) = load_corpus(tmp_path).documents
     assert (document.kind, document.medicines, document.published) == ("label", ("tizanidine",), "2024-11-01")
     assert document.official and document.licence == "Public domain"
@@ -142,7 +157,8 @@ def test_a_document_without_a_sidecar_is_of_kind_other_and_not_official(tmp_path
 
 
 @pytest.mark.parametrize(
-    ("sidecar", "named"), [({"kind": "brochure"}, "kind"), ({"medicines": "baclofen"}, "medicines"), ({"medicines": [""]}, "medicines")]
+    ("sidecar", "named"),
+    [({"kind": "brochure"}, "kind"), ({"medicines": "baclofen"}, "medicines"), ({"medicines": [""]}, "medicines")],
 )
 def test_a_sidecar_with_a_bad_kind_or_medicines_list_skips_the_document_naming_the_problem(tmp_path, sidecar, named):
     (tmp_path / "a.txt").write_text("Text.\n")

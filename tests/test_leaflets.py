@@ -27,7 +27,9 @@ def levels(answer):
 
 
 def outside_quotes(answer):
-    return " ".join([answer.message, answer.disclaimer, *(n.text for n in answer.notices), *(n.title for n in answer.notices)])
+    return " ".join(
+        [answer.message, answer.disclaimer, *(n.text for n in answer.notices), *(n.title for n in answer.notices)]
+    )
 
 
 def test_every_document_has_its_medicines_and_kind(assistant):

@@ -11,7 +11,9 @@ TEXTS = [
     "Baclofen is used for multiple sclerosis and spinal cord injuries.",
     "The World Health Organization (WHO) reviewed baclofen. Kidney problems need caution.",
 ]
-DICTIONARY = frozenset("the a can i take with my is it for what kind of medicine weather trails cause make me up".split())
+DICTIONARY = frozenset(
+    "the a can i take with my is it for what kind of medicine weather trails cause make me up".split()
+)
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +23,14 @@ def lexicon():
 
 @pytest.mark.parametrize(
     "typo, fixed",
-    [("baclofin", "baclofen"), ("siezures", "seizures"), ("dizzyness", "dizziness"), ("constipaton", "constipation"),
-     ("trails", "trails"), ("kidny", "kidney")],
+    [
+        ("baclofin", "baclofen"),
+        ("siezures", "seizures"),
+        ("dizzyness", "dizziness"),
+        ("constipaton", "constipation"),
+        ("trails", "trails"),
+        ("kidny", "kidney"),
+    ],
 )
 def test_misspelt_words_are_corrected_to_document_words(lexicon, typo, fixed):
     assert lexicon.correct(typo) == fixed

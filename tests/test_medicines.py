@@ -11,8 +11,14 @@ NAMES = MedicineNames.load()
 
 @pytest.mark.parametrize(
     "name, ingredients",
-    [("lioresal", ("baclofen",)), ("zanaflex", ("tizanidine",)), ("robaxin", ("methocarbamol",)),
-     ("percocet", ("acetaminophen", "oxycodone")), ("advil", ("ibuprofen",)), ("baclofen", ("baclofen",))],
+    [
+        ("lioresal", ("baclofen",)),
+        ("zanaflex", ("tizanidine",)),
+        ("robaxin", ("methocarbamol",)),
+        ("percocet", ("acetaminophen", "oxycodone")),
+        ("advil", ("ibuprofen",)),
+        ("baclofen", ("baclofen",)),
+    ],
 )
 def test_the_names_table_maps_brands_and_generics_to_ingredients(name, ingredients):
     assert NAMES.ingredients(name) == ingredients
@@ -38,8 +44,12 @@ def test_aliases_are_the_generic_and_its_single_ingredient_brands():
     "title, text, medicines",
     [
         ("Zanaflex - prescribing information", "Tizanidine is a central alpha-2 agonist.", ("tizanidine",)),
-        ("Leaflet", "Baclofen relaxes muscles. Take baclofen with food. Baclofen may make you sleepy. "
-                    "Do not take it with alcohol or diazepam.", ("baclofen",)),
+        (
+            "Leaflet",
+            "Baclofen relaxes muscles. Take baclofen with food. Baclofen may make you sleepy. "
+            "Do not take it with alcohol or diazepam.",
+            ("baclofen",),
+        ),
         ("typer", "Thanks to Camila, Camila and Camila for the docs.", ()),  # a name, not norethindrone
         ("numpy", "Arrays, broadcasting and linear algebra for Python.", ()),
         ("Interactions", "Baclofen, diazepam and tramadol each cause sleepiness.", ()),  # no medicine dominates

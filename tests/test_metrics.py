@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from assistant.evaluate import LabelledQuestion, judge
 from assistant.metrics import (
@@ -35,27 +34,67 @@ CORPUS = CorpusText(DOCS)
 def passage_at(doc_id: str, phrase: str, *, score: float = 0.9, text: str | None = None) -> Passage:
     start = DOCS[doc_id].index(phrase)
     end = start + len(phrase)
-    return Passage(text=DOCS[doc_id][start:end] if text is None else text, doc_id=doc_id, source=doc_id,
-                   section="", start=start, end=end, score=score)
+    return Passage(
+        text=DOCS[doc_id][start:end] if text is None else text,
+        doc_id=doc_id,
+        source=doc_id,
+        section="",
+        start=start,
+        end=end,
+        score=score,
+    )
 
 
 def answer_with(*passages: Passage, abstained: bool = False, emergency: bool = False, ms: float = 10.0) -> Answer:
-    return Answer(question="q", condensed_query="q", passages=tuple(passages), abstained=abstained,
-                  emergency=emergency, notices=(), disclaimer="", timings_ms={"total": ms})
+    return Answer(
+        question="q",
+        condensed_query="q",
+        passages=tuple(passages),
+        abstained=abstained,
+        emergency=emergency,
+        notices=(),
+        disclaimer="",
+        timings_ms={"total": ms},
+    )
 
 
-def question(qid: str, *, evidence: tuple[str, ...] = (), answerable: bool | None = None,
-             emergency: bool | None = False, tags: tuple[str, ...] = ()) -> LabelledQuestion:
+def question(
+    qid: str,
+    *,
+    evidence: tuple[str, ...] = (),
+    answerable: bool | None = None,
+    emergency: bool | None = False,
+    tags: tuple[str, ...] = (),
+) -> LabelledQuestion:
     spans = tuple(span for e in evidence for span in CORPUS.locate(e))
     if evidence and answerable is None:
         answerable = True
     return LabelledQuestion(qid, "q", (), answerable, evidence, spans, emergency, tags, line=1)
 
 
-def outcome(qid: str, relevant: tuple[bool, ...], *, abstained: bool = False, answerable: bool | None = True,
-            tags: tuple[str, ...] = (), latency_ms: float = 10.0) -> Outcome:
-    return Outcome(qid, tags, answerable, answerable is True, False, abstained, False, relevant,
-                   (True,) * len(relevant), None if abstained else 100, 0.8, latency_ms)
+def outcome(
+    qid: str,
+    relevant: tuple[bool, ...],
+    *,
+    abstained: bool = False,
+    answerable: bool | None = True,
+    tags: tuple[str, ...] = (),
+    latency_ms: float = 10.0,
+) -> Outcome:
+    return Outcome(
+        qid,
+        tags,
+        answerable,
+        answerable is True,
+        False,
+        abstained,
+        False,
+        relevant,
+        (True,) * len(relevant),
+        None if abstained else 100,
+        0.8,
+        latency_ms,
+    )
 
 
 SEIZURE = "Do not stop suddenly: stopping can cause a seizure."
@@ -73,7 +112,7 @@ def test_whitespace_runs_fold_to_one_space_and_offsets_map_back():
 def test_evidence_is_found_despite_different_whitespace_at_its_original_offsets():
     [span] = CORPUS.locate(SEIZURE)
     assert span.doc_id == "stopping.txt"
-    assert DOCS["stopping.txt"][span.start:span.end] == "Do not stop suddenly:   stopping can cause\n  a seizure."
+    assert DOCS["stopping.txt"][span.start : span.end] == "Do not stop suddenly:   stopping can cause\n  a seizure."
 
 
 def test_evidence_is_found_at_every_place_in_every_document():
@@ -113,15 +152,15 @@ def test_whitespace_does_not_count_towards_the_overlap():
     data=st.data(),
 )
 def test_any_stretch_of_words_is_found_whatever_its_whitespace(words, gaps, data):
-    text = "".join(w + g for w, g in zip(words, gaps))
+    text = "".join(w + g for w, g in zip(words, gaps, strict=False))  # up to 12 words, 12 gaps: the last gaps unused
     first = data.draw(st.integers(0, len(words) - 1))
     last = data.draw(st.integers(first, len(words) - 1))
-    evidence = " ".join(words[first:last + 1])  # the same words, single-spaced
+    evidence = " ".join(words[first : last + 1])  # the same words, single-spaced
     corpus = CorpusText({"d": text})
     spans = corpus.locate(evidence)
     assert spans
     for span in spans:
-        assert " ".join(text[span.start:span.end].split()) == evidence
+        assert " ".join(text[span.start : span.end].split()) == evidence
         assert corpus.is_relevant(span, spans)
 
 
@@ -142,7 +181,9 @@ def test_a_perfect_system_scores_one_on_every_ranking_metric():
 
 
 def test_a_relevant_passage_at_rank_two_halves_mrr():
-    answer = answer_with(passage_at("kidneys.txt", KIDNEY, score=0.9), passage_at("stopping.txt", "Do not stop", score=0.8))
+    answer = answer_with(
+        passage_at("kidneys.txt", KIDNEY, score=0.9), passage_at("stopping.txt", "Do not stop", score=0.8)
+    )
     result = judge(question("a", evidence=(SEIZURE,)), answer, CORPUS, 5.0)
     assert result.outcome.relevant == (False, True)
     metrics = summarize([result.outcome], k=3)
@@ -219,7 +260,11 @@ def test_latency_percentiles_and_top_passage_length():
 
 
 def test_metrics_are_also_given_per_tag():
-    outcomes = [outcome("a", (True,), tags=("typo",)), outcome("b", (False,), tags=("typo", "list")), outcome("c", (False,))]
+    outcomes = [
+        outcome("a", (True,), tags=("typo",)),
+        outcome("b", (False,), tags=("typo", "list")),
+        outcome("c", (False,)),
+    ]
     by_tag = summarize_by_tag(outcomes, k=3)
     assert list(by_tag) == ["list", "typo"]
     assert by_tag["typo"]["hit@1"] == 0.5 and by_tag["typo"]["n_questions"] == 2
@@ -227,7 +272,11 @@ def test_metrics_are_also_given_per_tag():
 
 
 def test_hit_at_k_curve_rises_to_the_share_found_within_k():
-    outcomes = [outcome("a", (True, False, False)), outcome("b", (False, False, True)), outcome("c", (False, False, False))]
+    outcomes = [
+        outcome("a", (True, False, False)),
+        outcome("b", (False, False, True)),
+        outcome("c", (False, False, False)),
+    ]
     assert hit_curve(outcomes, 3) == pytest.approx([1 / 3, 1 / 3, 2 / 3])
 
 

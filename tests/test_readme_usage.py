@@ -83,10 +83,14 @@ def test_the_help_is_the_same_whatever_the_terminal_width(monkeypatch):
     [
         ("<!-- usage: baclofen-qa ask -->\ntext\n", "line 1: the usage block for 'baclofen-qa ask' is never closed"),
         ("intro\n<!-- /usage -->\n", "line 2: <!-- /usage --> closes no usage block"),
-        ("<!-- usage: baclofen-qa ask -->\n<!-- usage: baclofen-qa eval -->\n<!-- /usage -->\n",
-         "line 2: a usage block opens inside the one opened on line 1"),
-        ("x\n<!-- usage: baclofen-qa frobnicate -->\n<!-- /usage -->\n",
-         "line 2: 'baclofen-qa frobnicate' is not a command"),
+        (
+            "<!-- usage: baclofen-qa ask -->\n<!-- usage: baclofen-qa eval -->\n<!-- /usage -->\n",
+            "line 2: a usage block opens inside the one opened on line 1",
+        ),
+        (
+            "x\n<!-- usage: baclofen-qa frobnicate -->\n<!-- /usage -->\n",
+            "line 2: 'baclofen-qa frobnicate' is not a command",
+        ),
     ],
 )
 def test_broken_markers_stop_the_script_naming_the_line_and_change_nothing(tmp_path, capsys, broken, message):

@@ -68,8 +68,9 @@ def test_the_lock_check_fails_when_a_new_dependency_is_not_locked(tmp_path):
     folder = _copy_lock_inputs(tmp_path)
     pyproject = folder / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8")
-    pyproject.write_text(text.replace('    "tqdm>=4.66",\n', '    "tqdm>=4.66",\n    "rapidfuzz>=3",\n'),
-                         encoding="utf-8")
+    pyproject.write_text(
+        text.replace('    "tqdm>=4.66",\n', '    "tqdm>=4.66",\n    "rapidfuzz>=3",\n'), encoding="utf-8"
+    )
     assert "rapidfuzz" in pyproject.read_text(encoding="utf-8")
 
     assert lock.check_locks(folder, digest_only=True)
@@ -88,8 +89,9 @@ def test_the_lock_check_fails_when_a_pin_leaves_its_range_or_loses_its_hash(tmp_
     assert any(f"{lock.RUN_LOCK} pins gradio=={version} but {lock.TEST_LOCK} has 5.0.0" in p for p in problems)
 
     torch_lock = folder / lock.TORCH_LOCK
-    torch_lock.write_text(re.sub(r" \\\n\s+--hash=sha256:\w+", "", torch_lock.read_text(encoding="utf-8")),
-                          encoding="utf-8")
+    torch_lock.write_text(
+        re.sub(r" \\\n\s+--hash=sha256:\w+", "", torch_lock.read_text(encoding="utf-8")), encoding="utf-8"
+    )
     assert any("has no hash" in p for p in lock.check_locks(folder, digest_only=True))
 
 
@@ -131,8 +133,9 @@ def test_the_makefile_installs_into_the_venv_from_the_locks_only():
 
 
 def _head() -> str:
-    return subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def test_version_prints_the_package_version_and_the_commit(capsys):
@@ -151,7 +154,11 @@ def _commit_in(folder: Path) -> str:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(folder)}
     done = subprocess.run(
         [sys.executable, "-c", "import assistant.version as v; print(v.build_info().commit, v.__file__)"],
-        capture_output=True, text=True, check=True, cwd=folder, env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=folder,
+        env=env,
     )
     commit, where = done.stdout.split()
     assert Path(where).is_relative_to(folder)
@@ -186,12 +193,26 @@ def test_the_index_manifest_records_the_version_the_commit_and_the_libraries(toy
 
 
 def test_the_eval_report_records_the_version_the_commit_and_the_libraries(tmp_path, fake_model, capsys):
-    corpus = write_corpus(tmp_path / "corpus", {"kidneys.txt": "Kidney care\n\nPeople with kidney disease need care.\n"})
+    corpus = write_corpus(
+        tmp_path / "corpus", {"kidneys.txt": "Kidney care\n\nPeople with kidney disease need care.\n"}
+    )
     questions = tmp_path / "q.jsonl"
     questions.write_text(json.dumps({"id": "k1", "question": "kidney disease?"}) + "\n", encoding="utf-8")
 
-    code = main(["eval", str(questions), "--out", str(tmp_path / "out"), "--corpus", str(corpus),
-                 "--index-dir", str(tmp_path / "index"), "--model", "fake-keywords"])
+    code = main(
+        [
+            "eval",
+            str(questions),
+            "--out",
+            str(tmp_path / "out"),
+            "--corpus",
+            str(corpus),
+            "--index-dir",
+            str(tmp_path / "index"),
+            "--model",
+            "fake-keywords",
+        ]
+    )
 
     assert code == 0, capsys.readouterr().err
     config = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))["config"]
@@ -282,8 +303,16 @@ def test_the_wheel_installs_into_a_clean_venv_and_answers_from_a_corpus_folder(t
         assert version.returncode == 0, version.stderr
         assert version.stdout.startswith(f"baclofen-qa {build_info().version} (commit {_head()}")
 
-        asked = run("baclofen-qa", "ask", "what are the side effects?", "--corpus", str(corpus),
-                    "--index-dir", str(work / "index"), "--json")
+        asked = run(
+            "baclofen-qa",
+            "ask",
+            "what are the side effects?",
+            "--corpus",
+            str(corpus),
+            "--index-dir",
+            str(work / "index"),
+            "--json",
+        )
         assert asked.returncode == 0, asked.stderr
         answer = json.loads(asked.stdout)
         assert answer["passages"], answer
@@ -297,15 +326,34 @@ def _clean_venv(venv: Path) -> Path:
     """A venv whose dependencies come from this environment's site-packages through a .pth line (offline
     and fast; the .pth files there, such as the editable install of the checkout, are not run)."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    purelib = subprocess.run([venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    purelib = subprocess.run(
+        [venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     (Path(purelib) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     return venv
 
 
 def _install_into(venv: Path, archive: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--quiet",
-                    "--no-deps", "--no-index", "--no-build-isolation", str(archive)], check=True, cwd=venv)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            str(archive),
+        ],
+        check=True,
+        cwd=venv,
+    )
 
 
 def _runner(venv: Path, cwd: Path):
@@ -314,7 +362,8 @@ def _runner(venv: Path, cwd: Path):
     env |= {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
     def run(program: str, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(venv / "bin" / program), *args], capture_output=True, text=True, cwd=cwd,
-                              env=env, timeout=900)
+        return subprocess.run(
+            [str(venv / "bin" / program), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=900
+        )
 
     return run

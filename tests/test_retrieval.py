@@ -23,7 +23,9 @@ DOCS = {
 
 @pytest.fixture
 def retriever(tmp_path, toy_settings, fake_embedder):
-    settings = toy_settings.replace(corpus_dir=write_corpus(tmp_path / "docs", DOCS), index_dir=tmp_path / "ix", min_score=0.1)
+    settings = toy_settings.replace(
+        corpus_dir=write_corpus(tmp_path / "docs", DOCS), index_dir=tmp_path / "ix", min_score=0.1
+    )
     build_index(settings, fake_embedder)
     index = load_index(settings)
     lexicon = Lexicon([c.search_text for c in index.chunks])
@@ -48,10 +50,10 @@ def test_passages_are_verbatim_with_the_highlight_inside(retriever):
     _, _, _, index = retriever
     _, passages = ask(retriever, "can stopping cause a seizure")
     for passage in passages:
-        assert index.documents[passage.doc_id].text[passage.start:passage.end] == passage.text
+        assert index.documents[passage.doc_id].text[passage.start : passage.end] == passage.text
         assert 0 <= passage.highlight_start < passage.highlight_end <= len(passage.text)
     top = passages[0]
-    assert "seizure" in top.text[top.highlight_start:top.highlight_end]
+    assert "seizure" in top.text[top.highlight_start : top.highlight_end]
 
 
 def test_a_passage_repeating_a_shown_one_is_not_shown_again(retriever):
@@ -107,11 +109,23 @@ def repeats(tmp_path, toy_settings, fake_embedder):
     index = load_index(settings)
     quoter = Quoter(Retriever(index, settings, Lexicon([c.search_text for c in index.chunks])))
     sections = {c.section: i for i, c in enumerate(index.chunks)}
-    assert set(sections) == {"Sentence", "Full list", "Short list", "Other list", "Drowsy", "Stomach", "Survey", "Trials", "Kidneys"}  # one chunk each
+    assert set(sections) == {
+        "Sentence",
+        "Full list",
+        "Short list",
+        "Other list",
+        "Drowsy",
+        "Stomach",
+        "Survey",
+        "Trials",
+        "Kidneys",
+    }  # one chunk each
 
     def candidate(section: str, score: float) -> Candidate:
         first_sentence = quoter.sentence_ranges[sections[section]][0]  # the one that "made it match"
-        return Candidate(sections[section], score, score, first_sentence, 0.0, 0.0, score, index.chunks[sections[section]])
+        return Candidate(
+            sections[section], score, score, first_sentence, 0.0, 0.0, score, index.chunks[sections[section]]
+        )
 
     return quoter, candidate, index
 
@@ -135,13 +149,23 @@ def test_a_fuller_repeat_is_found_even_after_top_k_passages_are_chosen(repeats):
 
 def test_a_passage_that_replaced_another_can_be_replaced_by_a_still_fuller_one(repeats):
     quoter, candidate, _ = repeats
-    ranked = [candidate("Short list", 0.90), candidate("Kidneys", 0.89), candidate("Sentence", 0.88), candidate("Full list", 0.87)]
+    ranked = [
+        candidate("Short list", 0.90),
+        candidate("Kidneys", 0.89),
+        candidate("Sentence", 0.88),
+        candidate("Full list", 0.87),
+    ]
     assert sections_of(repeats, quoter.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
 
 
 def test_one_fuller_passage_replaces_every_chosen_passage_it_repeats_in_the_place_of_the_first(repeats):
     quoter, candidate, _ = repeats
-    ranked = [candidate("Drowsy", 0.90), candidate("Kidneys", 0.89), candidate("Stomach", 0.88), candidate("Full list", 0.87)]
+    ranked = [
+        candidate("Drowsy", 0.90),
+        candidate("Kidneys", 0.89),
+        candidate("Stomach", 0.88),
+        candidate("Full list", 0.87),
+    ]
     assert sections_of(repeats, quoter.select(ranked, 3, 0.1)) == ["Full list", "Kidneys"]
 
 

@@ -7,7 +7,6 @@ below gets an urgent category from similarity; these tests keep it that way when
 
 from __future__ import annotations
 
-
 import pytest
 
 from assistant.config import Settings
@@ -125,8 +124,6 @@ def test_example_phrases_are_encoded_once_and_a_given_query_vector_skips_the_mod
     assert counting.batches == [examples, 1]
 
 
-
-
 # -- the triage model (assistant/safety/triage_model.npz, scripts/train_triage_model.py) ---------------
 
 
@@ -171,8 +168,15 @@ def test_a_triage_model_made_for_another_embedding_model_is_not_used(tmp_path):
     from assistant.safety.detector import TriageModel
 
     path = tmp_path / "triage_model.npz"
-    np.savez(path, weights=np.zeros(384, dtype=np.float32), bias=np.float32(0), model=np.array("another-model"),
-             dimension=np.int64(384), examples=np.zeros((2, 384), dtype=np.float16), labels=np.array([True, False]))
+    np.savez(
+        path,
+        weights=np.zeros(384, dtype=np.float32),
+        bias=np.float32(0),
+        model=np.array("another-model"),
+        dimension=np.int64(384),
+        examples=np.zeros((2, 384), dtype=np.float16),
+        labels=np.array([True, False]),
+    )
 
     class Named:
         name, dimension = "all-MiniLM-L6-v2", 384

@@ -67,8 +67,15 @@ def test_every_red_flag_cites_a_licensed_source_with_verbatim_extracts():
 
 def test_the_public_face_is_small_and_pinned():
     assert sorted(assistant.safety.__all__) == [
-        "Category", "Labels", "Level", "RulebookError", "SafetyAssessment", "SafetyDetector", "SafetyMessages",
-        "load_labels", "personalise",
+        "Category",
+        "Labels",
+        "Level",
+        "RulebookError",
+        "SafetyAssessment",
+        "SafetyDetector",
+        "SafetyMessages",
+        "load_labels",
+        "personalise",
     ]
 
 
@@ -102,7 +109,11 @@ def test_a_duplicate_rule_name_is_refused(tmp_path):
 
 
 def test_a_pattern_that_does_not_compile_is_refused(tmp_path):
-    path = edited_rules(tmp_path, "name = \"dose_twice\"\ncategory = \"overdose\"\n", "name = \"dose_twice\"\ncategory = \"overdose\"\nunless = \"(unclosed\"\n")
+    path = edited_rules(
+        tmp_path,
+        'name = "dose_twice"\ncategory = "overdose"\n',
+        'name = "dose_twice"\ncategory = "overdose"\nunless = "(unclosed"\n',
+    )
     with pytest.raises(RulebookError, match=r"\[\[rule\]\] dose_twice unless: pattern does not compile"):
         Rulebook.load(path)
 
@@ -115,8 +126,8 @@ def test_an_unknown_key_and_an_unknown_fragment_are_refused(tmp_path):
 
 
 def test_a_rule_without_examples_is_refused(tmp_path):
-    path = edited_rules(tmp_path, 'does_not_fire = ["can i take baclofen with ibuprofen"', 'does_not_fire = [')
-    path.write_text(path.read_text().replace('does_not_fire = [, ', 'does_not_fire = ['), encoding="utf-8")
+    path = edited_rules(tmp_path, 'does_not_fire = ["can i take baclofen with ibuprofen"', "does_not_fire = [")
+    path.write_text(path.read_text().replace("does_not_fire = [, ", "does_not_fire = ["), encoding="utf-8")
     text = path.read_text()
     start = text.index('name = "mixing_sedating_drugs"')
     cut = text.index("does_not_fire = [", start)
@@ -141,7 +152,9 @@ def test_an_unknown_category_in_the_wording_is_refused(tmp_path):
     from assistant.safety.messages import SAFETY_FILE, SafetyMessages
 
     path = tmp_path / "wording.toml"
-    path.write_text(SAFETY_FILE.read_text(encoding="utf-8") + '\n[categories.overdoes]\nlevel = "RED"\n', encoding="utf-8")
+    path.write_text(
+        SAFETY_FILE.read_text(encoding="utf-8") + '\n[categories.overdoes]\nlevel = "RED"\n', encoding="utf-8"
+    )
     with pytest.raises(assistant.safety.RulebookError.__mro__[1], match=r"unknown category overdoes"):
         SafetyMessages.load(Settings(), path)
 
@@ -159,7 +172,12 @@ SYMPTOMS = {
     "chest_pain": ["has crushing chest pain", "has a tight pain in the chest"],
 }
 PEOPLE = ["my husband", "my mum", "my 6 year old", "Tom", "my flatmate"]
-LIVE_TIMES = ["{p} {s} right now", "{p} {s} since this morning", "help {p} {s}", "{p} took his baclofen after dinner and now {s}"]
+LIVE_TIMES = [
+    "{p} {s} right now",
+    "{p} {s} since this morning",
+    "help {p} {s}",
+    "{p} took his baclofen after dinner and now {s}",
+]
 AWAY_TIMES = [
     "i read online that sometimes someone {s} on baclofen, is that true",
     "what should i do if {p} ever {s}",
@@ -181,8 +199,15 @@ def test_a_red_flag_happening_now_is_red_and_the_same_symptom_read_about_or_over
 @hypothesis_settings(max_examples=60, deadline=None)
 @given(
     concept=st.sampled_from(sorted(SYMPTOMS)),
-    extra=st.sampled_from(["i'm on 20mg three times a day", "took it after lunch", "is this a normal side effect?",
-                           "should i take my next dose?", "we had a big roast dinner"]),
+    extra=st.sampled_from(
+        [
+            "i'm on 20mg three times a day",
+            "took it after lunch",
+            "is this a normal side effect?",
+            "should i take my next dose?",
+            "we had a big roast dinner",
+        ]
+    ),
 )
 def test_a_dose_or_a_meal_in_the_message_never_turns_an_emergency_into_something_else(concept, extra):
     question = f"my husband {SYMPTOMS[concept][0]}, {extra}"

@@ -131,8 +131,13 @@ def test_the_citations_found_are_the_ones_the_code_and_tests_make(cited):
     assert {("section", n) for n in "2345"} <= found
     assert {("case", str(n)) for n in (2, 14, 17, 26, 31)} <= found
     assert ("anchor", "A1") in found
-    assert {c.where for c in cited} >= {"assistant/records.py", "ui/render.py", "tests/test_safety.py",
-                                        "assistant/safety/wording.toml", "tests/data/README.md"}
+    assert {c.where for c in cited} >= {
+        "assistant/records.py",
+        "ui/render.py",
+        "tests/test_safety.py",
+        "assistant/safety/wording.toml",
+        "tests/data/README.md",
+    }
 
 
 @pytest.mark.parametrize(
@@ -141,8 +146,10 @@ def test_the_citations_found_are_the_ones_the_code_and_tests_make(cited):
         ("# see (SAFETY.md\n# section 2, cases 26-31)", {("section", "2"), *{("case", str(n)) for n in range(26, 32)}}),
         ("Display order (SAFETY.md sections 2-3): banners", {("section", "2"), ("section", "3")}),
         ("follows `SAFETY.md` (sections 2 and 4).", {("section", "2"), ("section", "4")}),
-        ("all SAFETY.md §4 emergency cases verbatim (#2, #14–#16) and the §2 table",
-         {("section", "4"), ("section", "2"), ("case", "2"), ("case", "14"), ("case", "15"), ("case", "16")}),
+        (
+            "all SAFETY.md §4 emergency cases verbatim (#2, #14–#16) and the §2 table",
+            {("section", "4"), ("section", "2"), ("case", "2"), ("case", "14"), ("case", "15"), ("case", "16")},
+        ),
         ("the label SAFETY.md anchor A1 names", {("anchor", "A1")}),
         ("Levels and order follow SAFETY.md: RED, CRISIS", set()),
         ("no citation of the spec here, section 9", set()),

@@ -22,14 +22,19 @@ def test_save_then_load_then_search_finds_the_matching_chunk(toy_settings, fake_
     (top,) = search(index, fake_embedder, "what about my kidney?")
     assert top.doc_id == "kidneys.txt"
     for chunk in index.chunks:
-        assert index.documents[chunk.doc_id].text[chunk.start:chunk.end] == chunk.text
+        assert index.documents[chunk.doc_id].text[chunk.start : chunk.end] == chunk.text
 
 
 def test_the_manifest_records_model_dimension_fingerprints_settings_and_versions(toy_settings, fake_embedder):
     report = build_index(toy_settings, fake_embedder)
     manifest = json.loads((report.path / "manifest.json").read_text())
-    assert manifest["model"] == {"name": "fake-keywords", "backend": "onnx", "vectors": "fp32",
-                                 "dimension": fake_embedder.dimension, "normalized": True}
+    assert manifest["model"] == {
+        "name": "fake-keywords",
+        "backend": "onnx",
+        "vectors": "fp32",
+        "dimension": fake_embedder.dimension,
+        "normalized": True,
+    }
     assert manifest["metric"] == "inner_product" and manifest["index"]["type"] == "auto"
     assert manifest["index"]["chunks"]["kind"] == manifest["index"]["sentences"]["kind"] == "flat"
     assert set(manifest["corpus"]["files"]) == {"kidneys.txt", "driving.md", "alcohol.txt", "stopping.txt", "uses.txt"}
@@ -41,7 +46,13 @@ def test_no_pickle_files_are_written(toy_settings, fake_embedder):
     report = build_index(toy_settings, fake_embedder)
     names = sorted(p.name for p in report.path.iterdir())
     assert names == [
-        "chunks.faiss", "chunks.json", "derived.json", "derived.npz", "documents.json", "manifest.json", "sentences.faiss"
+        "chunks.faiss",
+        "chunks.json",
+        "derived.json",
+        "derived.npz",
+        "documents.json",
+        "manifest.json",
+        "sentences.faiss",
     ]
     with np.load(report.path / "derived.npz", allow_pickle=False) as arrays:  # numeric arrays only: no pickle
         assert all(arrays[name].dtype != object for name in arrays.files)
@@ -124,7 +135,9 @@ def test_a_build_that_fails_while_writing_files_leaves_no_half_written_index(toy
     monkeypatch.undo()
     assert load_index(toy_settings).path == before.path
     assert sorted(p.name for p in toy_settings.index_dir.iterdir() if not p.name.startswith(".lock")) == [
-        "CURRENT", before.path.name, "vectors.cache.npz"  # the cache of vectors (assistant/vector_cache.py)
+        "CURRENT",
+        before.path.name,
+        "vectors.cache.npz",  # the cache of vectors (assistant/vector_cache.py)
     ]
 
 
@@ -156,5 +169,5 @@ def test_sentence_vectors_line_up_with_chunk_sentences(toy_settings, fake_embedd
     vector = np.zeros((1, fake_embedder.dimension), dtype=np.float32)
     index.sentence_index.reconstruct(0, vector[0])
     first = index.sentences[0]
-    text = index.documents[index.chunks[first.chunk_index].doc_id].text[first.start:first.end]
+    text = index.documents[index.chunks[first.chunk_index].doc_id].text[first.start : first.end]
     assert np.allclose(vector[0], fake_embedder.encode([text])[0], atol=1e-6)

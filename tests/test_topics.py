@@ -34,8 +34,11 @@ def test_every_example_passes_its_topic_gate(name, example):
 
 def test_a_bad_pattern_names_its_topic(tmp_path):
     bad = tmp_path / "topics.toml"
-    bad.write_text(TOPICS_FILE.read_text().replace("[uses]", "[uses]\nasks = '(unclosed'\n", 1).replace(
-        "asks = '\\b(used for", "old_asks = '\\b(used for", 1))
+    bad.write_text(
+        TOPICS_FILE.read_text()
+        .replace("[uses]", "[uses]\nasks = '(unclosed'\n", 1)
+        .replace("asks = '\\b(used for", "old_asks = '\\b(used for", 1)
+    )
     with pytest.raises(DataFileError, match="uses"):
         load_topics(bad)
 
@@ -44,7 +47,11 @@ def test_a_bad_pattern_names_its_topic(tmp_path):
     "name, sentence, shown",
     [
         ("alcohol", "It's best not to drink alcohol while you are taking baclofen.", True),
-        ("alcohol", "Baclofen helped individuals reduce their alcohol consumption and maintain abstinence, while studies continue.", False),
+        (
+            "alcohol",
+            "Baclofen helped individuals reduce their alcohol consumption and maintain abstinence, while studies continue.",
+            False,
+        ),
         ("alcohol", "Baclofen as a treatment for alcohol addiction", False),
         ("storage", "Store at 20° to 25°C (68° to 77°F).", True),
         ("storage", "Physical therapy helps restore movement.", False),
@@ -54,7 +61,11 @@ def test_a_bad_pattern_names_its_topic(tmp_path):
         ("how_to_take", "The US Food and Drug Administration approved it.", False),
         ("dose", "The usual starting dose for adults is 5mg (half a tablet), taken 3 times a day.", True),
         ("dose", "Patients should discuss their medical history with their provider.", False),
-        ("references", "1. World Health Organization (WHO). (2021). WHO Model Formulary. Retrieved from https://www.who.int/", True),
+        (
+            "references",
+            "1. World Health Organization (WHO). (2021). WHO Model Formulary. Retrieved from https://www.who.int/",
+            True,
+        ),
     ],
 )
 def test_evidence_is_read_sentence_by_sentence_in_the_documents_words(name, sentence, shown):
@@ -66,7 +77,9 @@ def test_evidence_is_read_sentence_by_sentence_in_the_documents_words(name, sent
 def test_a_section_heading_shows_the_topic_of_its_passages():
     pregnancy = next(t for t in TOPICS if t.name == "pregnancy")
     text = "Use only if the benefit outweighs the risk."
-    assert shows_topic(pregnancy, Chunk("x#0", "x", text, 0, len(text), "8.1 Pregnancy", "paragraph", ((0, len(text)),)))
+    assert shows_topic(
+        pregnancy, Chunk("x#0", "x", text, 0, len(text), "8.1 Pregnancy", "paragraph", ((0, len(text)),))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +94,7 @@ def test_examples_are_read_as_their_topic_when_left_out_of_the_bank(detector):
     topics, embedder, mask = detector
     vectors = embedder.encode([mask.sub("", e) for _, e in EXAMPLES])
     missed = []
-    for row, ((name, example), vector) in enumerate(zip(EXAMPLES, vectors)):
+    for row, ((name, example), vector) in enumerate(zip(EXAMPLES, vectors, strict=True)):
         reading = topics.detect(example, vector, skip=frozenset({row}))
         if name not in [t.name for t in reading.topics]:
             missed.append(f"{name}: {example}")
@@ -102,7 +115,11 @@ def test_counter_examples_are_not_read_as_the_topic(detector, name, example):
     [
         ("is it ok to drive after my 10mg dose?", "driving", "dose"),
         ("ran out of my tablets and didnt get a refill, now i feel shaky and hot", "stopping", "pump"),
-        ("my daughter is 14 weeks pregnant and takes it for her CP, should she keep taking it?", "pregnancy", "children"),
+        (
+            "my daughter is 14 weeks pregnant and takes it for her CP, should she keep taking it?",
+            "pregnancy",
+            "children",
+        ),
         ("i take it with my breakfast, does it make you dizzy", "side_effects", "how_to_take"),
     ],
 )

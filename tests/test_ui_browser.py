@@ -45,9 +45,11 @@ class ChatPage:
         self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
         self.page.on(
             "request",
-            lambda request: self.foreign_requests.append(request.url)
-            if urlparse(request.url).hostname not in (host, None) and not request.url.startswith("data:")
-            else None,
+            lambda request: (
+                self.foreign_requests.append(request.url)
+                if urlparse(request.url).hostname not in (host, None) and not request.url.startswith("data:")
+                else None
+            ),
         )
         self.page.goto(url)
         self.box.wait_for(state="visible", timeout=30_000)

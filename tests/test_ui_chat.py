@@ -15,6 +15,7 @@ import pytest
 from assistant.config import Settings
 from assistant.errors import SettingsError
 from assistant.records import Notice
+from assistant.safety import load_labels
 from tests.conftest_ui import (
     AMBER,
     CRISIS,
@@ -25,7 +26,6 @@ from tests.conftest_ui import (
     make_answer,
     make_passage,
 )
-from assistant.safety import load_labels
 from ui.render import Contacts, render_answer
 
 pytest_plugins = ["tests.conftest_ui"]
@@ -54,10 +54,15 @@ def test_a_plain_not_found_reply_still_says_so():
 
 
 def test_configured_numbers_are_tel_links_and_the_helpline_site_is_a_link():
-    crisis = Notice("CRISIS", "self_harm", "You don't have to face this alone",
-                    "Contact a local crisis line (findahelpline.com lists them) or 112, or 116 123.")
-    rendered = render_answer(make_answer(passages=(), notices=(crisis,), kind="emergency_only"),
-                             contacts=Contacts.of("112", "", "116 123"))
+    crisis = Notice(
+        "CRISIS",
+        "self_harm",
+        "You don't have to face this alone",
+        "Contact a local crisis line (findahelpline.com lists them) or 112, or 116 123.",
+    )
+    rendered = render_answer(
+        make_answer(passages=(), notices=(crisis,), kind="emergency_only"), contacts=Contacts.of("112", "", "116 123")
+    )
     assert '<a class="bq-tel" href="tel:112">112</a>' in rendered
     assert '<a class="bq-tel" href="tel:116123">116 123</a>' in rendered
     assert 'href="https://findahelpline.com"' in rendered and 'rel="noopener noreferrer"' in rendered
@@ -65,8 +70,9 @@ def test_configured_numbers_are_tel_links_and_the_helpline_site_is_a_link():
 
 def test_numbers_and_addresses_in_quotes_or_user_words_are_never_links():
     quote = make_passage("Call 112 or see evil.example.com for 112 tips.", best=None)
-    not_found = make_answer(passages=(), abstained=True, kind="not_found",
-                            message="The documents are not about evil.example.com; call 112.")
+    not_found = make_answer(
+        passages=(), abstained=True, kind="not_found", message="The documents are not about evil.example.com; call 112."
+    )
     contacts = Contacts.of("112")
     hrefs = re.findall(r'href="([^"]*)"', render_answer(make_answer(passages=(quote,)), contacts=contacts))
     assert hrefs and all(href.startswith("document?doc=") for href in hrefs)  # only "Show in document"
@@ -74,9 +80,18 @@ def test_numbers_and_addresses_in_quotes_or_user_words_are_never_links():
     assert "https://evil.example.com" not in rendered and 'href="tel:112"' in rendered
 
 
-@pytest.mark.parametrize("number, expected", [("112", True), ("1-800-222-1222", True), ("+44 116 123", True),
-                                               ("(02) 9999 0000", True), ("", False), ("call us", False),
-                                               ("javascript:alert(1)", False)])
+@pytest.mark.parametrize(
+    "number, expected",
+    [
+        ("112", True),
+        ("1-800-222-1222", True),
+        ("+44 116 123", True),
+        ("(02) 9999 0000", True),
+        ("", False),
+        ("call us", False),
+        ("javascript:alert(1)", False),
+    ],
+)
 def test_only_phone_numbers_become_tel_links(number, expected):
     assert bool(Contacts.of(number).numbers) is expected
 
@@ -187,8 +202,13 @@ def test_a_refusal_after_an_answer_is_a_message_of_its_own_and_never_history():
         ([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "<div>x</div>"}], 2),
         ([{"role": "system", "content": "x"}, {"role": "user", "content": 5}, "junk", {"content": "x"}], 0),
         # As Gradio hands them to the page: content blocks, metadata and options.
-        ([{"role": "user", "metadata": None, "content": [{"text": "hi", "type": "text"}], "options": None},
-          {"role": "assistant", "content": [{"type": "file", "file": "x"}]}], 1),
+        (
+            [
+                {"role": "user", "metadata": None, "content": [{"text": "hi", "type": "text"}], "options": None},
+                {"role": "assistant", "content": [{"type": "file", "file": "x"}]},
+            ],
+            1,
+        ),
         ([{"role": "user", "content": "q"}] * 500, 200),
     ],
 )
@@ -259,8 +279,9 @@ def test_a_feedback_file_that_cannot_be_written_is_a_clear_settings_error(tmp_pa
 def test_feedback_settings_load_from_the_environment(tmp_path):
     from assistant.config import load_settings
 
-    settings = load_settings(environ={"BACLOFEN_QA_FEEDBACK_FILE": str(tmp_path / "f.jsonl"),
-                                      "BACLOFEN_QA_FEEDBACK_KEEP_QUESTION": "yes"})
+    settings = load_settings(
+        environ={"BACLOFEN_QA_FEEDBACK_FILE": str(tmp_path / "f.jsonl"), "BACLOFEN_QA_FEEDBACK_KEEP_QUESTION": "yes"}
+    )
     assert settings.feedback_file == tmp_path / "f.jsonl" and settings.feedback_keep_question is True
     assert load_settings(environ={}).feedback_file is None
 
@@ -269,5 +290,9 @@ def test_a_reply_records_its_kind_banners_and_quotes_for_a_rating():
     from ui.feedback import reply_facts
 
     reply = render_answer(make_answer(notices=(AMBER, RED)))
-    assert reply_facts(reply) == {"kind": "answer", "levels": ["RED", "AMBER"], "quotes": ["baclofen-article.txt:100-276"]}
+    assert reply_facts(reply) == {
+        "kind": "answer",
+        "levels": ["RED", "AMBER"],
+        "quotes": ["baclofen-article.txt:100-276"],
+    }
     assert reply_facts("<p>anything else</p>") == {"kind": "", "levels": [], "quotes": []}

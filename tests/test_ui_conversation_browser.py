@@ -80,7 +80,9 @@ NEWEST_REPLY = """() => {
   };
 }"""
 
-ACCESSIBLE_NAMES = """() => [...document.querySelectorAll('#bq-chat [aria-label]')].map(e => e.getAttribute('aria-label'))"""
+ACCESSIBLE_NAMES = (
+    """() => [...document.querySelectorAll('#bq-chat [aria-label]')].map(e => e.getAttribute('aria-label'))"""
+)
 
 
 def snap(page, name: str) -> None:
@@ -112,7 +114,9 @@ def check_reply(reply: dict, expect: str, size_name: str) -> None:
     """What every reply must show, and what each kind of reply must show (SAFETY.md section 2)."""
     assert reply["answersInRow"] == 1, "the reply shares its bubble with another"
     # Its first lines are on the screen (a long reply is shown from its top, never from its end).
-    assert 0 <= reply["top"] < reply["viewport"] - 80, f"the reply's first line is not where the user looks: {reply['top']}"
+    assert 0 <= reply["top"] < reply["viewport"] - 80, (
+        f"the reply's first line is not where the user looks: {reply['top']}"
+    )
     for notice in reply["notices"]:
         assert not notice["title"].lower().startswith(notice["label"].lower()), f"label said twice: {notice}"
     urgent = [n for n in reply["notices"] if n["level"] in ("RED", "CRISIS", "POISON")]
@@ -359,8 +363,11 @@ def test_axe_finds_no_serious_or_critical_problem_before_and_after_answers(brows
 
         def serious() -> list:
             violations = axe.run(tab.page).response["violations"]
-            return [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
-                    for v in violations if v["impact"] in ("serious", "critical")]
+            return [
+                (v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
+                for v in violations
+                if v["impact"] in ("serious", "critical")
+            ]
 
         assert serious() == [], "before any question"
         tab.ask("what are the side effects?")

@@ -11,8 +11,7 @@ import html
 from html.parser import HTMLParser
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from assistant.config import Settings
 from assistant.records import Document, Notice
@@ -236,9 +235,7 @@ def test_html_and_markdown_in_the_corpus_render_as_text():
     evil = f"A {XSS_IMG} B {XSS_SCRIPT} C {XSS_LINK} D"
     passage = make_passage(evil, best=XSS_SCRIPT, source=f"T {XSS_IMG}", section=XSS_LINK, unverified=(XSS_SCRIPT,))
     notice = Notice("RED", "x", f"T {XSS_SCRIPT}", f"{XSS_IMG} {XSS_LINK}")
-    answer = make_answer(
-        XSS_IMG, passages=(passage,), notices=(notice,), message=XSS_LINK, disclaimer=f"D {XSS_IMG}"
-    )
+    answer = make_answer(XSS_IMG, passages=(passage,), notices=(notice,), message=XSS_LINK, disclaimer=f"D {XSS_IMG}")
     rendered = render_answer(answer)
     assert_inert(rendered)
     text = Collected(rendered).text
@@ -262,7 +259,7 @@ def test_the_sources_panel_renders_document_fields_as_text_and_links_only_web_ad
 
 
 def test_text_to_html_escapes_quotes_and_ampersands():
-    assert text_to_html('a & "b" \'c\' <d>\ne') == "a &amp; &quot;b&quot; &#x27;c&#x27; &lt;d&gt;<br>e"
+    assert text_to_html("a & \"b\" 'c' <d>\ne") == "a &amp; &quot;b&quot; &#x27;c&#x27; &lt;d&gt;<br>e"
 
 
 # --- chat turns and history ----------------------------------------------------------------------

@@ -129,7 +129,7 @@ def test_twenty_clients_at_once_each_get_their_own_correct_answer(real_server, r
         return question, ask(client, question)
 
     with ThreadPoolExecutor(max_workers=len(questions)) as pool:
-        results = list(pool.map(one, zip(clients, questions), timeout=300))
+        results = list(pool.map(one, zip(clients, questions, strict=True), timeout=300))
 
     assert len(results) == 20
     for question, result in results:

@@ -17,15 +17,16 @@ import functools
 import html
 import inspect
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import gradio as gr
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, InvalidQuestionError
-from assistant.records import Answer, AnswersQuestions, Document, Level
+from assistant.records import AnswersQuestions, Document, Level
 from assistant.safety import Labels, SafetyMessages, load_labels, personalise
 from assistant.serialize import answer_to_dict
 from ui.document_page import document_route
@@ -140,7 +141,14 @@ def shown_as_text(value: Any) -> str:
 
 def _json_type(value: Any) -> str:
     """The JSON name of a decoded value's type, as an API user sent it."""
-    names = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
+    names = {
+        type(None): "null",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "an object",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -203,7 +211,7 @@ def last_question(history: Sequence[Any] | None) -> tuple[int, str] | None:
 
 
 def ask_again(history: list | None, assistant: ChatAssistant, contacts: Contacts = Contacts()) -> list:
-    """"Ask again": the last question answered anew, in place of its earlier answer."""
+    """ "Ask again": the last question answered anew, in place of its earlier answer."""
     found = last_question(history)
     if found is None:
         return list(history or [])
@@ -212,7 +220,7 @@ def ask_again(history: list | None, assistant: ChatAssistant, contacts: Contacts
 
 
 def edit_last_question(history: list | None) -> tuple[str, list]:
-    """"Edit last question": the last question goes back into the box and leaves the chat with its answer."""
+    """ "Edit last question": the last question goes back into the box and leaves the chat with its answer."""
     found = last_question(history)
     if found is None:
         return "", list(history or [])
@@ -245,7 +253,9 @@ def rate_reply(history: Sequence[Any] | None, index: Any, liked: Any, feedback: 
     earlier = last_question(messages[:position])
     thumbs_up = liked is True or liked == "Like"
     try:
-        feedback.record(liked=thumbs_up, reply_html=_content(messages[position]), question=earlier[1] if earlier else "")
+        feedback.record(
+            liked=thumbs_up, reply_html=_content(messages[position]), question=earlier[1] if earlier else ""
+        )
     except OSError:
         log.exception("The feedback file %s could not be written", feedback.path)
         raise gr.Error("Sorry, your rating could not be saved.", print_exception=False) from None
@@ -409,7 +419,11 @@ def build_app(assistant: ChatAssistant, settings: Settings) -> gr.Blocks:
         SettingsError: feedback_file is set but cannot be written.
     """
     contacts = contacts_for(settings)
-    feedback = FeedbackLog(settings.feedback_file, keep_question=settings.feedback_keep_question) if settings.feedback_file else None
+    feedback = (
+        FeedbackLog(settings.feedback_file, keep_question=settings.feedback_keep_question)
+        if settings.feedback_file
+        else None
+    )
 
     @explain_failures
     def on_submit(message: str, history: list) -> tuple[str, list, list]:
@@ -508,12 +522,12 @@ def build_app(assistant: ChatAssistant, settings: Settings) -> gr.Blocks:
 
         # Every event that runs the assistant shares one limit, so at most concurrency_limit
         # answers are computed at once however the requests arrive (chat, examples, API).
-        limits = dict(concurrency_limit=settings.concurrency_limit, concurrency_id="assistant")
-        private = dict(api_visibility="private")
+        limits: dict[str, Any] = dict(concurrency_limit=settings.concurrency_limit, concurrency_id="assistant")
+        private: dict[str, Any] = dict(api_visibility="private")
         # Each event that changes the conversation also hands it to `saved` (the browser's storage),
         # in the same update: a separate change event raced the next question typed.
         textbox.submit(on_submit, [textbox, chatbot], [textbox, chatbot, saved], **private, **limits)
-        for button, question in zip(example_buttons, examples):
+        for button, question in zip(example_buttons, examples, strict=True):
             button.click(_example_handler(question), [chatbot], [chatbot, saved], **private, **limits)
         again_button.click(on_ask_again, [chatbot], [chatbot, saved], **private, **limits)
         edit_button.click(on_edit, [chatbot], [textbox, chatbot, saved], **private).then(

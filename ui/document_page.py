@@ -23,7 +23,8 @@ import html
 import inspect
 import logging
 import re
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from starlette.exceptions import HTTPException
@@ -263,7 +264,7 @@ def gradio_login_functions(app: Any) -> tuple[Callable[..., Any], Callable[..., 
             continue
         for depends in getattr(route, "dependencies", ()):
             login_check = getattr(depends, "dependency", None)
-            if getattr(login_check, "__name__", "") != "login_check":
+            if not callable(login_check) or getattr(login_check, "__name__", "") != "login_check":
                 continue
             try:
                 user_parameter = inspect.signature(login_check).parameters["user"]

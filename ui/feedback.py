@@ -17,7 +17,7 @@ import json
 import re
 import threading
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ class FeedbackLog:
     def record(self, *, liked: bool, reply_html: str, question: str) -> Rating:
         """Append one rating; returns what was written. Raises OSError if the file cannot be written."""
         rating = Rating(
-            time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            time=datetime.now(UTC).isoformat(timespec="seconds"),
             rating="up" if liked else "down",
             **reply_facts(reply_html),
             question=question if self.keep_question else None,

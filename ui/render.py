@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 from urllib.parse import quote
 
 from assistant.records import LEVEL_ORDER, Answer, Document, Level, Notice, Passage
@@ -47,7 +47,7 @@ class Contacts:
     numbers: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, *values: str) -> "Contacts":
+    def of(cls, *values: str) -> Contacts:
         return cls(tuple(dict.fromkeys(v.strip() for v in values if v and _PHONE.match(v.strip()))))
 
     def linkify(self, escaped: str, *, web_addresses: bool = True) -> str:
@@ -57,7 +57,8 @@ class Contacts:
             dial = re.sub(r"[^0-9+]", "", number)
             pattern = re.compile(r"(?<![\w+>])" + re.escape(html.escape(number)) + r"(?![\w<])")
             link = f'<a class="bq-tel" href="tel:{dial}">{html.escape(number)}</a>'
-            escaped = pattern.sub(lambda _: link, escaped)
+            # A function, not a template, so that nothing in the link is read as \1; sub() calls it at once.
+            escaped = pattern.sub(lambda _: link, escaped)  # noqa: B023
         return _WEB_ADDRESS.sub(_web_link, escaped) if web_addresses else escaped
 
 
@@ -130,7 +131,9 @@ def render_passage(passage: Passage) -> str:
         section = f' <span class="bq-section">· section “{text_to_html(passage.section)}”</span>'
     source = f"<strong>{text_to_html(passage.label)}</strong> <cite>{text_to_html(passage.source)}</cite>{section}"
     marker = load_labels().unverified
-    unverified = "".join(f'<div class="bq-unverified">{text_to_html(marker(reason))}</div>' for reason in passage.unverified)
+    unverified = "".join(
+        f'<div class="bq-unverified">{text_to_html(marker(reason))}</div>' for reason in passage.unverified
+    )
     # A new tab, so the conversation stays where it was.
     href = html.escape(document_href(passage.doc_id, passage.start, passage.end), quote=True)
     show = (

@@ -23,8 +23,9 @@ import json
 import math
 import re
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 from starlette.middleware import Middleware
 

@@ -9,8 +9,8 @@ module: the policy is data.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from assistant.records import LEVEL_ORDER, URGENT_LEVELS, Category, Level
 from assistant.safety.rulebook import Rule, Rulebook, Skip, When
@@ -26,7 +26,9 @@ class RuleAnalysis:
     rules: tuple[str, ...]  # names of the rules that fired, for debugging and reports
 
 
-def rule_fires(book: Rulebook, rule: Rule, text: str, *, informational: bool, live: bool, medicine_mentioned: bool) -> bool:
+def rule_fires(
+    book: Rulebook, rule: Rule, text: str, *, informational: bool, live: bool, medicine_mentioned: bool
+) -> bool:
     """Whether `rule` fires on normalised `text`, given how the whole question reads."""
     if rule.needs_medicine_mentioned and not medicine_mentioned:
         return False
@@ -79,7 +81,7 @@ def apply_rules(book: Rulebook, text: str, *, medicine_mentioned: bool = False) 
             continue
         if implication.remove is not None:
             categories.discard(implication.remove)
-            names = [n for n, r in zip(names, fired) if r.category != implication.remove]
+            names = [n for n, r in zip(names, fired, strict=True) if r.category != implication.remove]
             fired = [r for r in fired if r.category != implication.remove]
         if implication.add is not None:
             categories.add(implication.add)

@@ -30,7 +30,8 @@ class BankResult:
     def details(self) -> list[str]:
         """One line per miss and per false alarm, with what was shown."""
         return [
-            f"  MISS  {row['expect']:6} {row['concept']:22} {row['question']!r} shown={row['shown']}" for row in self.misses
+            f"  MISS  {row['expect']:6} {row['concept']:22} {row['question']!r} shown={row['shown']}"
+            for row in self.misses
         ] + [
             f"  ALARM {row['kind']:16} {row['concept']:22} {row['question']!r} shown={row['shown']}"
             for row in self.false_alarms

@@ -13,9 +13,9 @@ Then the escalation policy and the quiet rules (rules.toml) give the notices in 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -47,7 +47,7 @@ class TriageModel:
     labels: np.ndarray  # True for an emergency
 
     @classmethod
-    def load(cls, embedder: Embedder, path: Path = TRIAGE_MODEL_FILE) -> "TriageModel | None":
+    def load(cls, embedder: Embedder, path: Path = TRIAGE_MODEL_FILE) -> TriageModel | None:
         """The model for `embedder`, or None (with a log line) when the file was made for another."""
         try:
             data = np.load(path)
@@ -141,10 +141,14 @@ class SafetyDetector:
         self._base_level = {c: spec.notice.level for c, spec in self.messages.categories.items()}
         # What the triage model's veto removes: urgent categories other than CRISIS, and the signals that
         # raise a caution to RED (a withdrawal caution stays a caution).
-        self._vetoable = {c for c, level in self._base_level.items() if level in URGENT_LEVELS and level is not Level.CRISIS}
+        self._vetoable = {
+            c for c, level in self._base_level.items() if level in URGENT_LEVELS and level is not Level.CRISIS
+        }
         self._vetoable_signals = {
-            s for e in self.rulebook.escalations
-            if e.level in URGENT_LEVELS and self._base_level[e.category] is not Level.CRISIS for s in e.signals
+            s
+            for e in self.rulebook.escalations
+            if e.level in URGENT_LEVELS and self._base_level[e.category] is not Level.CRISIS
+            for s in e.signals
         }
         # Topic-only signals: the categories of their rules, and every rule of those categories.
         self._topic_only: dict[str, tuple[set[Category], set[str]]] = {}
@@ -164,10 +168,10 @@ class SafetyDetector:
             # leaves what tells the categories apart.
             self._centre = vectors.mean(axis=0)
             self._example_matrix = unit_vectors(vectors - self._centre)
-            owners = [c for c, _ in examples]
-            starts = [i for i in range(len(owners)) if i == 0 or owners[i] != owners[i - 1]]
+            example_owners = [c for c, _ in examples]
+            starts = [i for i in range(len(example_owners)) if i == 0 or example_owners[i] != example_owners[i - 1]]
             self._group_starts = np.array(starts)
-            self._group_categories = [owners[i] for i in starts]
+            self._group_categories = [example_owners[i] for i in starts]
         self._embedder = embedder
 
     def normalise(self, text: str) -> str:
@@ -182,7 +186,7 @@ class SafetyDetector:
             query_vector = self._embedder.encode([question])[0]
         vector = unit_vectors(np.asarray(query_vector, dtype=np.float32).reshape(-1) - self._centre)
         best = np.maximum.reduceat(self._example_matrix @ vector, self._group_starts)
-        return {c: float(s) for c, s in zip(self._group_categories, best)}
+        return {c: float(s) for c, s in zip(self._group_categories, best, strict=True)}
 
     def read(self, question: str, history: Sequence[str] = (), query_vector: np.ndarray | None = None) -> Reading:
         """What the lists and the model see in `question` (history: earlier user messages, oldest first;
@@ -191,15 +195,19 @@ class SafetyDetector:
             query_vector = self._embedder.encode([question])[0]  # once, for every reading below
         text = self.normalise(question)
         mentioned = self.rulebook.frame("MEDICINE_MENTIONED")
-        medicine_mentioned = bool(mentioned.search(text)) or any(mentioned.search(self.normalise(t)) for t in history[-5:])
+        medicine_mentioned = bool(mentioned.search(text)) or any(
+            mentioned.search(self.normalise(t)) for t in history[-5:]
+        )
         rules = apply_rules(self.rulebook, text, medicine_mentioned=medicine_mentioned)
         raw_sentences = self.red_flags.sentences(question) or [question]
         sentences = [self.normalise(s) for s in raw_sentences]
         resolved = self.red_flags.resolved_from(sentences)
         findings = tuple(self.red_flags.find(sentences, text))
-        framed = tuple(self.red_flags.frame(s, len(s), r) for s, r in zip(sentences, resolved))
+        framed = tuple(self.red_flags.frame(s, len(s), r) for s, r in zip(sentences, resolved, strict=True))
         hypothetical = self.red_flags.frames["hypothetical"]
-        open_to_model = tuple(f == "live" and not hypothetical.search(s) for s, f in zip(sentences, framed))
+        open_to_model = tuple(
+            f == "live" and not hypothetical.search(s) for s, f in zip(sentences, framed, strict=True)
+        )
         person = self.rulebook.frame("PERSON_WORD")
         live = any(f == "live" for f in framed) and bool(person.search(text)) and not rules.informational
         probability, sure_not = None, False
@@ -207,11 +215,23 @@ class SafetyDetector:
             unit = unit_vectors(np.asarray(query_vector, dtype=np.float32).reshape(-1))
             probability, sure_not = self.triage_model.read(unit, self.rulebook.model_veto_below)
         return Reading(
-            text, tuple(raw_sentences), tuple(sentences), tuple(resolved), framed, open_to_model, rules, findings,
-            self.similarity_scores(question, query_vector), probability, sure_not, live,
+            text,
+            tuple(raw_sentences),
+            tuple(sentences),
+            tuple(resolved),
+            framed,
+            open_to_model,
+            rules,
+            findings,
+            self.similarity_scores(question, query_vector),
+            probability,
+            sure_not,
+            live,
         )
 
-    def assess(self, question: str, history: Sequence[str] = (), query_vector: np.ndarray | None = None) -> SafetyAssessment:
+    def assess(
+        self, question: str, history: Sequence[str] = (), query_vector: np.ndarray | None = None
+    ) -> SafetyAssessment:
         """The notices for `question` (see `read` for the arguments)."""
         reading = self.read(question, history, query_vector)
         categories = set(reading.rules.categories)
@@ -221,7 +241,10 @@ class SafetyDetector:
             # A danger sign told of as read, heard, hypothetical or over escalates nothing.
             if signal.name in signals and signal.pattern is not None and len(sentences) > 1:
                 frames = [
-                    self.red_flags.frame(s, m.end(), r) for s, r in zip(sentences, resolved) for m in [signal.pattern.search(s)] if m
+                    self.red_flags.frame(s, m.end(), r)
+                    for s, r in zip(sentences, resolved, strict=True)
+                    for m in [signal.pattern.search(s)]
+                    if m
                 ]
                 if frames and all(f in TOLD_NOT_HAPPENING | {"hypothetical"} for f in frames):
                     signals.discard(signal.name)
@@ -229,7 +252,9 @@ class SafetyDetector:
             len(sentences) > 1 and any(owners & categories for owners, _ in self._topic_only.values())
         )
         mentioned = self.rulebook.frame("MEDICINE_MENTIONED").search(reading.normalised) is not None
-        by_sentence = [apply_rules(self.rulebook, s, medicine_mentioned=mentioned) for s in sentences] if needs_sentences else []
+        by_sentence = (
+            [apply_rules(self.rulebook, s, medicine_mentioned=mentioned) for s in sentences] if needs_sentences else []
+        )
         signals |= self._topic_only_by_sentence(reading, by_sentence)
         for category in self._framed_away(categories, reading, by_sentence):
             replacement = self.rulebook.framed_away[category]
@@ -282,7 +307,8 @@ class SafetyDetector:
         if len(reading.sentences) < 2 or self._embedder is None or self.triage_model is None:
             return False
         live = [
-            text for text, s, open_ in zip(reading.raw_sentences, reading.sentences, reading.open_to_model)
+            text
+            for text, s, open_ in zip(reading.raw_sentences, reading.sentences, reading.open_to_model, strict=True)
             if open_ and len(s.split()) >= book.model_sentence_min_words
         ]
         if not live:
@@ -313,23 +339,29 @@ class SafetyDetector:
 
     def _first_match(self, category: Category, sentence: str) -> int:
         """Where the first match of a rule of `category` ends in `sentence`: the frame is read up to there."""
-        ends = [m.end() for r in self.rulebook.rules if r.category == category for m in [r.pattern.search(sentence)] if m]
+        ends = [
+            m.end() for r in self.rulebook.rules if r.category == category for m in [r.pattern.search(sentence)] if m
+        ]
         return min(ends, default=len(sentence))
 
-    def _framed_away(self, categories: set[Category], reading: Reading, by_sentence: list[RuleAnalysis]) -> list[Category]:
+    def _framed_away(
+        self, categories: set[Category], reading: Reading, by_sentence: list[RuleAnalysis]
+    ) -> list[Category]:
         """Urgent categories the rules found only in sentences telling of something read, heard or over."""
         away = []
         for category in (c for c in self.rulebook.framed_away if c in categories):
             frames = [
                 self.red_flags.frame(s, self._first_match(category, s), r)
-                for s, r, found in zip(reading.sentences, reading.resolved, by_sentence)
+                for s, r, found in zip(reading.sentences, reading.resolved, by_sentence, strict=True)
                 if category in found.categories
             ]
             if frames and all(frame in TOLD_NOT_HAPPENING for frame in frames):
                 away.append(category)
         return away
 
-    def _assessment(self, categories: frozenset[Category], signals: frozenset[str], red_flags: tuple[str, ...]) -> SafetyAssessment:
+    def _assessment(
+        self, categories: frozenset[Category], signals: frozenset[str], red_flags: tuple[str, ...]
+    ) -> SafetyAssessment:
         shown = levels(self.rulebook, categories, signals, self._base_level)
         notices = tuple(self.messages.notice(category, level) for category, level in shown)
         return SafetyAssessment(

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 import string
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from assistant.config import Settings
 from assistant.errors import DataFileError
@@ -105,7 +106,7 @@ class Labels:
     page_examples: tuple[str, ...]
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], path: Path = SAFETY_FILE) -> "Labels":
+    def from_dict(cls, data: Mapping[str, Any], path: Path = SAFETY_FILE) -> Labels:
         """Raises DataFileError naming the file, the entry and the problem."""
 
         def entry(table: str, key: str) -> Any:
@@ -148,7 +149,10 @@ class Labels:
 
     def level(self, level: Level | str) -> str:
         """The label of a banner level; an unknown level is shown as INFO's (never an error on screen)."""
-        return self.levels.get(level, self.levels[Level.INFO])  # type: ignore[call-overload]
+        try:
+            return self.levels[Level(level)]
+        except (ValueError, KeyError):
+            return self.levels[Level.INFO]
 
     @property
     def unverified_label(self) -> str:
@@ -185,7 +189,7 @@ def _template(value: Any, where: str, allowed: set[str], path: Path) -> str:
     return value
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_labels(path: Path = SAFETY_FILE) -> Labels:
     """The labels of `path` (read once per process: the file is data shipped with the code)."""
     return Labels.from_dict(_read(path), path)
@@ -207,12 +211,12 @@ class SafetyMessages:
     _placeholders: Mapping[str, str]
 
     @classmethod
-    def load(cls, settings: Settings, path: Path = SAFETY_FILE) -> "SafetyMessages":
+    def load(cls, settings: Settings, path: Path = SAFETY_FILE) -> SafetyMessages:
         """Read and check wording.toml; raises DataFileError (a SettingsError) naming the entry that is wrong."""
         return cls.from_dict(_read(path), settings)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], settings: Settings) -> "SafetyMessages":
+    def from_dict(cls, data: Mapping[str, Any], settings: Settings) -> SafetyMessages:
         phrases = _require(data, "phrases", "the file")
         labels = Labels.from_dict(data)
         placeholders = {
@@ -223,12 +227,18 @@ class SafetyMessages:
                 {"emergency_number": settings.emergency_number.strip()},
                 "[phrases] emergency_number",
             ),
-            "poison_phrase": _fill(phrases["poison_configured"], {"poison_line": settings.poison_line.strip()},
-                                   "[phrases] poison_configured")
+            "poison_phrase": _fill(
+                phrases["poison_configured"],
+                {"poison_line": settings.poison_line.strip()},
+                "[phrases] poison_configured",
+            )
             if settings.poison_line.strip()
             else _require(phrases, "poison_default", "[phrases]"),
-            "crisis_phrase": _fill(phrases["crisis_configured"], {"crisis_line": settings.crisis_line.strip()},
-                                   "[phrases] crisis_configured")
+            "crisis_phrase": _fill(
+                phrases["crisis_configured"],
+                {"crisis_line": settings.crisis_line.strip()},
+                "[phrases] crisis_configured",
+            )
             if settings.crisis_line.strip()
             else _require(phrases, "crisis_default", "[phrases]"),
             # Filled per answer (the medicine asked about, the topic or medicine not covered).
@@ -245,7 +255,7 @@ class SafetyMessages:
 
         def level_of(value: object, where: str) -> Level:
             try:
-                return Level(value)
+                return Level(str(value))
             except ValueError:
                 raise DataFileError(
                     f"{SAFETY_FILE.name}: {where} level {value!r} must be one of {', '.join(Level)}"
@@ -304,14 +314,25 @@ class SafetyMessages:
             claims.append(UnverifiedClaim(claim_id, pattern, reason))
 
         disclaimer = dict(_require(data, "disclaimer", "the file"))
-        for key in ("official", "unreviewed", "advice", "crisis", "long", "short_quoted", "short_unreviewed", "short_advice"):
+        for key in (
+            "official",
+            "unreviewed",
+            "advice",
+            "crisis",
+            "long",
+            "short_quoted",
+            "short_unreviewed",
+            "short_advice",
+        ):
             if _PHONE_LIKE.search(_require(disclaimer, key, "[disclaimer]")):
                 raise DataFileError(f"{SAFETY_FILE.name}: [disclaimer] {key} contains a phone number")
         replies = _require(data, "replies", "the file")
         return cls(
             not_found=text(_require(replies, "not_found", "[replies]"), "[replies] not_found"),
             not_found_topic=text(_require(replies, "not_found_topic", "[replies]"), "[replies] not_found_topic"),
-            not_found_medicine=text(_require(replies, "not_found_medicine", "[replies]"), "[replies] not_found_medicine"),
+            not_found_medicine=text(
+                _require(replies, "not_found_medicine", "[replies]"), "[replies] not_found_medicine"
+            ),
             not_found_partner=text(_require(replies, "not_found_partner", "[replies]"), "[replies] not_found_partner"),
             help_reply=text(_require(replies, "help", "[replies]"), "[replies] help"),
             categories=categories,
@@ -358,7 +379,9 @@ class SafetyMessages:
         official = [d for d in documents if d.official]
         unreviewed = [d for d in documents if not d.official]
         if official:
-            parts.append(_fill(self._disclaimer["official"], self._titles(official, dated=True), "[disclaimer] official"))
+            parts.append(
+                _fill(self._disclaimer["official"], self._titles(official, dated=True), "[disclaimer] official")
+            )
         if unreviewed:
             parts.append(_fill(self._disclaimer["unreviewed"], self._titles(unreviewed), "[disclaimer] unreviewed"))
         parts.append(self._disclaimer["advice"])

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from assistant.errors import SettingsError
 from assistant.records import Category, Level
@@ -142,7 +143,7 @@ class Rulebook:
         *,
         medicine_names: Iterable[str] = (),
         vocabulary: Mapping[str, Iterable[str]] | None = None,
-    ) -> "Rulebook":
+    ) -> Rulebook:
         """Read and check rules.toml.
 
         Args:
@@ -208,7 +209,7 @@ class _Loader:
         try:
             return kind(value)
         except ValueError:
-            known = ", ".join(m.value for m in kind)  # type: ignore[attr-defined]
+            known = ", ".join(m.value for m in kind)
             raise self.error(where, f"unknown {kind.__name__.lower()} {value!r}; known: {known}") from None
 
     def text(self, value: Any, where: str) -> str:
@@ -239,7 +240,19 @@ class _Loader:
     def rulebook(self) -> Rulebook:
         self._check_keys(
             self.data,
-            {"medicine", "limits", "model", "framed_away", "fragments", "frames", "signal", "rule", "escalation", "quiet", "implies"},
+            {
+                "medicine",
+                "limits",
+                "model",
+                "framed_away",
+                "fragments",
+                "frames",
+                "signal",
+                "rule",
+                "escalation",
+                "quiet",
+                "implies",
+            },
             "the file",
         )
         for name, value in self._table("fragments").items():
@@ -255,8 +268,18 @@ class _Loader:
         for name, value in self._table("frames").items():
             frames[name], self.written[name] = self.compile(value, f"[frames] {name}")
             self.expanded[name] = frames[name].pattern  # rules may use a frame as a fragment
-        for needed in ("INFORMATION_FRAME", "LIVE", "PERSON_WORD", "HYPOTHETICAL_BEFORE", "MODAL_BEFORE",
-                       "DISTANT_PAST", "HABITUAL", "NOW_WORDS", "SMALL_TALK", "MEDICINE_MENTIONED"):
+        for needed in (
+            "INFORMATION_FRAME",
+            "LIVE",
+            "PERSON_WORD",
+            "HYPOTHETICAL_BEFORE",
+            "MODAL_BEFORE",
+            "DISTANT_PAST",
+            "HABITUAL",
+            "NOW_WORDS",
+            "SMALL_TALK",
+            "MEDICINE_MENTIONED",
+        ):
             if needed not in frames:
                 raise self.error("[frames]", f"is missing {needed}")
         rules = tuple(self._rule(entry, i) for i, entry in enumerate(self.data.get("rule", [])))
@@ -271,9 +294,9 @@ class _Loader:
         for key, value in self.data.get("framed_away", {}).items():
             where = f"[framed_away] {key}"
             if isinstance(value, str) and value.startswith("signal:"):
-                if value[len("signal:"):] not in signal_names:
-                    raise self.error(where, f"unknown signal {value[len('signal:'):]!r}")
-                framed_away[self._enum(Category, key, where)] = value[len("signal:"):]
+                if value[len("signal:") :] not in signal_names:
+                    raise self.error(where, f"unknown signal {value[len('signal:') :]!r}")
+                framed_away[self._enum(Category, key, where)] = value[len("signal:") :]
             else:
                 framed_away[self._enum(Category, key, where)] = self._enum(Category, value, where)
         return Rulebook(
@@ -324,8 +347,23 @@ class _Loader:
         if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
             raise self.error(f"[[rule]] #{index + 1}", f"needs a snake_case 'name', got {name!r}")
         where = f"[[rule]] {name}"
-        self._check_keys(entry, {"name", "category", "pattern", "why", "when", "skip", "needs_medicine_mentioned",
-                                 "unless", "ignore", "fires", "does_not_fire"}, where)
+        self._check_keys(
+            entry,
+            {
+                "name",
+                "category",
+                "pattern",
+                "why",
+                "when",
+                "skip",
+                "needs_medicine_mentioned",
+                "unless",
+                "ignore",
+                "fires",
+                "does_not_fire",
+            },
+            where,
+        )
         pattern, written = self.compile(self._get(entry, "pattern", where, (str, list)), where)
         fires = tuple(self._get(entry, "fires", where, list))
         does_not_fire = tuple(self._get(entry, "does_not_fire", where, list))
@@ -349,8 +387,11 @@ class _Loader:
     def _signal(self, entry: Mapping[str, Any], rule_names: set[str]) -> Signal:
         name = self._get(entry, "name", "[[signal]]", str)
         where = f"[[signal]] {name}"
-        self._check_keys(entry, {"name", "pattern", "not_when_informational", "or_category",
-                                 "informational_only_rules", "why"}, where)
+        self._check_keys(
+            entry,
+            {"name", "pattern", "not_when_informational", "or_category", "informational_only_rules", "why"},
+            where,
+        )
         only = self._get(entry, "informational_only_rules", where, list, [])
         for rule in only:
             if rule not in rule_names:
@@ -380,9 +421,23 @@ class _Loader:
 
     def _quiet(self, entry: Mapping[str, Any]) -> Quiet:
         where = "[[quiet]]"
-        self._check_keys(entry, {"drop", "drop_levels", "when_level", "when_notice", "when_category",
-                                 "when_other_red", "when_urgent", "why"}, where)
-        conditions = [k for k in ("when_level", "when_notice", "when_category", "when_other_red", "when_urgent") if k in entry]
+        self._check_keys(
+            entry,
+            {
+                "drop",
+                "drop_levels",
+                "when_level",
+                "when_notice",
+                "when_category",
+                "when_other_red",
+                "when_urgent",
+                "why",
+            },
+            where,
+        )
+        conditions = [
+            k for k in ("when_level", "when_notice", "when_category", "when_other_red", "when_urgent") if k in entry
+        ]
         if len(conditions) != 1:
             raise self.error(where, "needs exactly one when_* condition")
         notice = None
@@ -391,7 +446,9 @@ class _Loader:
             notice = (self._enum(Category, category, where), self._enum(Level, level, where))
         return Quiet(
             drop=frozenset(self._enum(Category, c, where) for c in self._get(entry, "drop", where, list, [])),
-            drop_levels=frozenset(self._enum(Level, v, where) for v in self._get(entry, "drop_levels", where, list, [])),
+            drop_levels=frozenset(
+                self._enum(Level, v, where) for v in self._get(entry, "drop_levels", where, list, [])
+            ),
             when_level=self._enum(Level, entry["when_level"], where) if "when_level" in entry else None,
             when_notice=notice,
             when_category=self._enum(Category, entry["when_category"], where) if "when_category" in entry else None,

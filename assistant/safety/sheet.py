@@ -73,10 +73,15 @@ def review_sheet(detector: SafetyDetector) -> str:
     lines += ["", "Notices another notice already covers (not shown together):", ""]
     for quiet in book.quiet:
         condition = (
-            f"a {quiet.when_level} notice" if quiet.when_level else
-            f"the {quiet.when_notice[0]} {quiet.when_notice[1]} notice" if quiet.when_notice else
-            f"{quiet.when_category}" if quiet.when_category else
-            "another RED notice" if quiet.when_other_red else "any urgent notice"
+            f"a {quiet.when_level} notice"
+            if quiet.when_level
+            else f"the {quiet.when_notice[0]} {quiet.when_notice[1]} notice"
+            if quiet.when_notice
+            else f"{quiet.when_category}"
+            if quiet.when_category
+            else "another RED notice"
+            if quiet.when_other_red
+            else "any urgent notice"
         )
         dropped = ", ".join([*map(str, sorted(quiet.drop)), *(f"every {v}" for v in sorted(quiet.drop_levels))])
         lines.append(f"- With {condition}: no {dropped}. {quiet.why}")

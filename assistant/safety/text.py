@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from assistant.spelling import DeleteIndex, edit_distance
 
@@ -24,10 +24,30 @@ _HAS_NOT_IS = re.compile(r"\b(he|she|it|that|there|who|what) is (been|got|had|go
 _AGE_UNITS = frozenset({"yo", "yr", "yrs", "mo", "mos"})
 
 _NUMBER_WORDS = {
-    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
-    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
-    "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19",
-    "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "dozen": "12",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "thirteen": "13",
+    "fourteen": "14",
+    "fifteen": "15",
+    "sixteen": "16",
+    "seventeen": "17",
+    "eighteen": "18",
+    "nineteen": "19",
+    "twenty": "20",
+    "thirty": "30",
+    "forty": "40",
+    "fifty": "50",
+    "hundred": "100",
+    "dozen": "12",
 }
 
 # Symptom, situation and drug words whose misspellings are corrected (with the corpus's medicine
@@ -87,7 +107,6 @@ _PROTECTED = frozenset(
     trieste vatican visiting weeping welding willing withdraw withdrawn wreath writing yelling
     """.split()
 )
-
 
 
 # Words longer than this are never corrected: no target is this long, and the cost of looking a

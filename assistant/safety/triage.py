@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from assistant.records import Level
 from assistant.safety.rulebook import RulebookError
@@ -25,10 +26,24 @@ from assistant.safety.rulebook import RulebookError
 RED_FLAGS_FILE = Path(__file__).with_name("red_flags.toml")
 # Frames in which something is told of but not happening: read or heard, a question of procedure, over.
 TOLD_NOT_HAPPENING = frozenset({"reported", "policy", "over"})
-_LAUGHING = str.maketrans({emoji: " lol " for emoji in "\U0001F602\U0001F923\U0001F480\U0001F606\U0001F605"})
+_LAUGHING = str.maketrans({emoji: " lol " for emoji in "\U0001f602\U0001f923\U0001f480\U0001f606\U0001f605"})
 _REFERENCE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 _FRAME_KEYS = (
-    "hypothetical", "reported", "policy", "over", "habitual", "joking", "resolved", "wellness", "past_time", "so_far", "now", "resumes", "general_question", "person", "sentence_break",
+    "hypothetical",
+    "reported",
+    "policy",
+    "over",
+    "habitual",
+    "joking",
+    "resolved",
+    "wellness",
+    "past_time",
+    "so_far",
+    "now",
+    "resumes",
+    "general_question",
+    "person",
+    "sentence_break",
 )
 
 
@@ -72,7 +87,7 @@ class RedFlags:
     frames: Mapping[str, re.Pattern[str]]
 
     @classmethod
-    def load(cls, fragments: Mapping[str, str], path: Path = RED_FLAGS_FILE) -> "RedFlags":
+    def load(cls, fragments: Mapping[str, str], path: Path = RED_FLAGS_FILE) -> RedFlags:
         """Read and check red_flags.toml; `fragments` are rules.toml's, expanded ({RELATIONS}, ...)."""
         name = path.name
         try:
@@ -107,8 +122,14 @@ class RedFlags:
             if unknown:
                 raise RulebookError(f"{name}: {where}: unknown key(s) {', '.join(sorted(unknown))}")
             try:
-                source = Source(entry["id"], entry["title"], entry["publisher"], entry["url"], entry["licence"],
-                                tuple(entry["extracts"]))
+                source = Source(
+                    entry["id"],
+                    entry["title"],
+                    entry["publisher"],
+                    entry["url"],
+                    entry["licence"],
+                    tuple(entry["extracts"]),
+                )
             except KeyError as exc:
                 raise RulebookError(f"{name}: {where}: missing {exc.args[0]!r}") from None
             if source.source_id in sources:
@@ -187,17 +208,20 @@ class RedFlags:
             return "habitual"
         if self.frames["joking"].search(sentence):
             return "joking"
-        if self.frames["general_question"].search(sentence) and not self.frames["person"].search(sentence) and not has_now:
+        if (
+            self.frames["general_question"].search(sentence)
+            and not self.frames["person"].search(sentence)
+            and not has_now
+        ):
             return "general question"
         return "live"
 
     def _cue_holds(self, frame: str, before: str) -> bool:
         """A cue before the symptom frames it, unless a now-word comes between them
         ("i told him not to mix them and now he will not wake up")."""
-        last = None
-        for last in self.frames[frame].finditer(before):
-            pass
-        return last is not None and not self.frames["resumes"].search(before[last.end():])
+        cues = list(self.frames[frame].finditer(before))
+        last = cues[-1] if cues else None
+        return last is not None and not self.frames["resumes"].search(before[last.end() :])
 
     def find(self, sentences: list[str], whole: str) -> list[Finding]:
         """Every red flag in the normalised `sentences` (`whole`: all of them joined)."""
@@ -207,7 +231,7 @@ class RedFlags:
             if concept.requires is not None and not concept.requires.search(whole):
                 continue
             best: Finding | None = None
-            for sentence, resolved_later in zip(sentences, resolved):
+            for sentence, resolved_later in zip(sentences, resolved, strict=True):
                 if concept.unless is not None and concept.unless.search(sentence):
                     continue
                 for pattern in concept.lay:

@@ -100,7 +100,9 @@ def test_a_question_of_one_thousand_letter_word_costs_milliseconds(engine):
 
 def test_a_megabyte_history_is_refused_at_once_with_a_clear_message(engine):
     """A history of one 1 MB word kept a core busy for 18+ minutes."""
-    with pytest.raises(InvalidQuestionError, match=r"too long \(1,000,013 characters; the limit is 200,000\).*new conversation"):
+    with pytest.raises(
+        InvalidQuestionError, match=r"too long \(1,000,013 characters; the limit is 200,000\).*new conversation"
+    ):
         engine.answer("side effects?", [random_word(3, 1_000_000)])
 
 
@@ -109,7 +111,7 @@ def test_a_long_chat_is_answered_from_its_most_recent_turns_in_bounded_time(engi
     history = ["what are the side effects of baclofen?"] * 200 + ["can I drink alcohol while taking baclofen?"] * 4500
     assert sum(map(len, history)) < engine.settings.max_input_chars
     answer = engine.answer("is that safe?", history)
-    recent = engine.answer("is that safe?", history[-engine.settings.max_history_turns:])
+    recent = engine.answer("is that safe?", history[-engine.settings.max_history_turns :])
     assert answer.condensed_query == recent.condensed_query and "alcohol" in answer.condensed_query
     assert [p.text for p in answer.passages] == [p.text for p in recent.passages]
 
@@ -221,9 +223,33 @@ def test_bad_limits_are_refused_by_name(change, named):
 # --- the fuzz test -----------------------------------------------------------------------------------
 
 ODD = [
-    "\ud800", "\udfff", "\x00", "\x07", "\x1b", "\x7f", "\u202e", "\u200f", "\u200b", "\ufeff", "\U0001F600",
-    "\U0001F9EA", "مرحبا", "שלום", "ﷺ", "\n", "\t", "\r\n", "'", "-", "’", "İ", "ß", "ﬁ",
+    "\ud800",
+    "\udfff",
+    "\x00",
+    "\x07",
+    "\x1b",
+    "\x7f",
+    "\u202e",
+    "\u200f",
+    "\u200b",
+    "\ufeff",
+    "\U0001f600",
+    "\U0001f9ea",
+    "مرحبا",
+    "שלום",
+    "ﷺ",
+    "\n",
+    "\t",
+    "\r\n",
+    "'",
+    "-",
+    "’",
+    "İ",
+    "ß",
+    "ﬁ",
 ]
+
+
 def _repeat(piece: str, times: int) -> str:
     """`piece` repeated, at most 2 million characters (a 100k-letter word times 50,000 would be 5 GB)."""
     return piece * min(times, 2_000_000 // max(1, len(piece)))
@@ -251,6 +277,7 @@ histories = st.one_of(
 
 questions = st.one_of(texts, st.none(), st.integers(), st.lists(st.text(max_size=5), max_size=2))
 
+
 def assert_well_formed(engine: Assistant, answer: Answer) -> None:
     assert isinstance(answer, Answer)
     assert isinstance(answer.question, str) and answer.question and isinstance(answer.condensed_query, str)
@@ -264,7 +291,7 @@ def assert_well_formed(engine: Assistant, answer: Answer) -> None:
     assert isinstance(answer.top_score, float) and math.isfinite(answer.top_score)
     assert all(isinstance(v, float) for v in answer.timings_ms.values())
     for passage in answer.passages:
-        assert engine.index.documents[passage.doc_id].text[passage.start:passage.end] == passage.text  # verbatim
+        assert engine.index.documents[passage.doc_id].text[passage.start : passage.end] == passage.text  # verbatim
 
 
 def check_request(engine: Assistant, question: object, history: object) -> None:

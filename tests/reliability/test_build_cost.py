@@ -21,8 +21,7 @@ from tests.conftest import TOY_DOCUMENTS, FakeEmbedder, write_corpus
 from tests.reliability.test_index_integrity import assert_a_complete_index, start_build_loop
 
 NEW_LEAFLET = (
-    "Zebrafish note\n\nThe zebrafish study found no effect on the kidney. "
-    "Each zebrafish was given one dose a day.\n"
+    "Zebrafish note\n\nThe zebrafish study found no effect on the kidney. Each zebrafish was given one dose a day.\n"
 )
 
 
@@ -107,14 +106,18 @@ def test_a_changed_text_is_embedded_again_and_its_old_vector_is_not_used(toy_set
     chunk = index.chunks[row]
     expected = FakeEmbedder().encode([f"{chunk.section}\n{chunk.text}"])[0]
     np.testing.assert_allclose(chunk_vectors[row], expected, atol=1e-6)
-    changed = next(j for j, s in enumerate(index.sentences) if "drive" in index.documents["alcohol.txt"].text[s.start:s.end]
-                   and s.chunk_index == row)
+    changed = next(
+        j
+        for j, s in enumerate(index.sentences)
+        if "drive" in index.documents["alcohol.txt"].text[s.start : s.end] and s.chunk_index == row
+    )
     assert sentence_vectors[changed][2] > 0  # the "drive" keyword's dimension: the new sentence's vector
 
 
 def damage_one_entry(settings: Settings, row: int) -> None:
     """Overwrite one cached vector with another unit vector, leaving its checksum as it was."""
     from assistant.vector_cache import CACHE_FILE
+
     path = settings.index_dir / CACHE_FILE
     with np.load(path) as data:
         arrays = {name: data[name].copy() for name in data.files}
@@ -150,7 +153,9 @@ def test_an_unreadable_cache_file_means_everything_is_embedded_again(toy_setting
     good = vectors_of(toy_settings)
     path = toy_settings.index_dir / CACHE_FILE
     data = path.read_bytes()
-    path.write_bytes({"truncated": data[: len(data) // 2], "garbage": random.Random(1).randbytes(len(data)), "empty": b""}[damage])
+    path.write_bytes(
+        {"truncated": data[: len(data) // 2], "garbage": random.Random(1).randbytes(len(data)), "empty": b""}[damage]
+    )
     model = RecordingEmbedder()
     report = build_index(toy_settings, model)
     assert report.embedded == first.embedded
@@ -160,7 +165,7 @@ def test_an_unreadable_cache_file_means_everything_is_embedded_again(toy_setting
 
 
 def test_the_cache_keeps_only_the_texts_of_the_latest_build(toy_settings):
-    from assistant.vector_cache import CACHE_FILE, read_cache
+    from assistant.vector_cache import read_cache
 
     write_corpus(toy_settings.corpus_dir, {"zebrafish.txt": NEW_LEAFLET})
     build_index(toy_settings, RecordingEmbedder())
@@ -184,9 +189,9 @@ def test_another_model_or_backend_never_reuses_the_cached_vectors(toy_settings):
 
 
 def test_with_the_cache_off_every_build_embeds_everything_and_writes_no_cache(toy_settings):
-    from assistant.vector_cache import CACHE_FILE, read_cache
-
     from dataclasses import replace
+
+    from assistant.vector_cache import CACHE_FILE
 
     settings = replace(toy_settings, vector_cache=False)
     first = build_index(settings, RecordingEmbedder())
@@ -205,7 +210,7 @@ def test_a_temporary_cache_file_left_by_a_killed_build_is_removed(toy_settings):
 
 @pytest.mark.slow  # about 15 processes started and killed
 def test_kill_9_during_builds_leaves_a_readable_cache_and_a_complete_index(toy_settings):
-    from assistant.vector_cache import CACHE_FILE, read_cache
+    from assistant.vector_cache import read_cache
 
     documents = {f"doc{i}.txt": f"Document {i}\n\n" + " ".join(TOY_DOCUMENTS.values()) * 3 for i in range(30)}
     write_corpus(toy_settings.corpus_dir, documents)

@@ -9,7 +9,6 @@ exports the bundled all-MiniLM-L6-v2 and compares its vectors with PyTorch's on 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -41,8 +40,14 @@ def tiny_model(tmp_path_factory) -> Path:
 
     torch.manual_seed(0)
     bert_dir = tmp_path_factory.mktemp("tiny-bert")
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=512)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
     BertModel(config).save_pretrained(bert_dir)
     bundled = Path(resolve_model_path("all-MiniLM-L6-v2"))
     for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
@@ -170,7 +175,9 @@ def test_a_missing_onnx_package_is_named_before_any_export(tiny_model, tmp_path,
     import importlib.util
 
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real_find_spec(name, *a)
+    )
     with pytest.raises(ModelLoadError, match=r"need onnx, not installed here: run `make install`"):
         _load(tiny_model, tmp_path / "cache", [])
     assert not (tmp_path / "cache").exists()

@@ -79,9 +79,9 @@ def _trace(seed_assistant, question: str) -> tuple[list[str], list[tuple[str, st
         if callee is None or caller_frame is None:
             return
         caller = _module_of(caller_frame)
-        if caller == "assistant.engine" and caller_frame.f_code.co_name in engine_steps and callee != "assistant.engine":
-            if not steps or steps[-1] != callee:
-                steps.append(callee)
+        stepping = caller == "assistant.engine" and caller_frame.f_code.co_name in engine_steps
+        if stepping and callee != "assistant.engine" and (not steps or steps[-1] != callee):
+            steps.append(callee)
         if callee == "assistant.engine" and caller not in (None, "assistant.engine"):
             back_into_engine.append((caller, frame.f_code.co_name))
 
@@ -159,7 +159,9 @@ def test_embedding_bm25_and_partner_search_all_read_the_chunk_with_its_heading(t
         VectorRows(index.chunk_index)[row], embedder.encode([noted.search_text])[0], rtol=1e-5, atol=1e-6
     )
     # BM25 finds it by a word only its heading has.
-    derived = compute_derived(index.chunks, [[index.documents[c.doc_id].text[s:e] for s, e in c.sentences] for c in index.chunks])
+    derived = compute_derived(
+        index.chunks, [[index.documents[c.doc_id].text[s:e] for s, e in c.sentences] for c in index.chunks]
+    )
     assert "oxycodon" in derived.bm25.vocab
     # The partner search finds it by the name in its heading.
     assistant_ = Assistant(settings, embedder, index)

@@ -15,16 +15,15 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import assistant.embedding
 import assistant.report
 from assistant.cli import main
 from assistant.errors import OutputFolderError, QuestionFileError
-from assistant.question_file import read_questions
 from assistant.ingest import load_corpus
 from assistant.progress import LineProgress
+from assistant.question_file import read_questions
 from tests.conftest import REPO, write_corpus
 
 KIDNEY = "People with kidney disease need care with this drug."
@@ -79,11 +78,21 @@ def snapshot(folder):
 # --- Question files: finding 6 and the other input faults -------------------------------------------------------
 
 BROKEN_CSV = {
-    "unclosed quote until the end": ('id,question\nq1,"Can I drive?\nq2,Is it safe?\nq3,Can I drink?\n', 2, "never closed"),
+    "unclosed quote until the end": (
+        'id,question\nq1,"Can I drive?\nq2,Is it safe?\nq3,Can I drink?\n',
+        2,
+        "never closed",
+    ),
     "unclosed quote closed by a later quote": (
-        'id,question\nq1,"Can I drive?\nq2,Is it safe?\nq3,Can I drink?"\nq4,And coffee?\n', 2, "swallows line 3"),
+        'id,question\nq1,"Can I drive?\nq2,Is it safe?\nq3,Can I drink?"\nq4,And coffee?\n',
+        2,
+        "swallows line 3",
+    ),
     "unclosed quote, more columns": (
-        'id,question,answerable\nq1,"Can I drive?,yes\nq2,Is it safe?,no\nq3,Can I drink?",yes\n', 2, "swallows line 3"),
+        'id,question,answerable\nq1,"Can I drive?,yes\nq2,Is it safe?,no\nq3,Can I drink?",yes\n',
+        2,
+        "swallows line 3",
+    ),
     "text after a closing quote": ('id,question\nq1,"Can I" drive?\n', 2, "followed by more text"),
     "unclosed quote, huge value": ('id,question\nq1,"x\n' + "q,Is it safe?\n" * 12000, 2, None),
 }
@@ -101,19 +110,30 @@ def test_a_csv_with_broken_quoting_is_an_error_naming_the_line(tmp_path, documen
 
 def test_broken_quoting_is_an_error_even_with_skip_invalid(tmp_path, documents):
     # Skipping would keep the lines before the fault and silently lose every line after it.
-    path = write(tmp_path / "questions.csv", 'id,question\nq0,Fine\nq1,"Can I drive?\nq2,Is it safe?\nq3,Can I drink?\n')
+    path = write(
+        tmp_path / "questions.csv", 'id,question\nq0,Fine\nq1,"Can I drive?\nq2,Is it safe?\nq3,Can I drink?\n'
+    )
     with pytest.raises(QuestionFileError, match="not valid CSV"):
         read(path, documents, skip_invalid=True)
 
 
 GOOD_CSV = {
-    "quoted commas": ('id,question\nq1,"Can I drive, or cycle, on it?"\nq2,plain\n', ["Can I drive, or cycle, on it?", "plain"]),
-    "doubled quotes": ('id,question\nq1,"What does ""as needed"" mean, exactly?"\n', ['What does "as needed" mean, exactly?']),
+    "quoted commas": (
+        'id,question\nq1,"Can I drive, or cycle, on it?"\nq2,plain\n',
+        ["Can I drive, or cycle, on it?", "plain"],
+    ),
+    "doubled quotes": (
+        'id,question\nq1,"What does ""as needed"" mean, exactly?"\n',
+        ['What does "as needed" mean, exactly?'],
+    ),
     "a quoted answer over three lines": (
-        'id,question\nq1,"My doctor said:\nno, not yet\nis that right?"\n', ["My doctor said:\nno, not yet\nis that right?"]),
+        'id,question\nq1,"My doctor said:\nno, not yet\nis that right?"\n',
+        ["My doctor said:\nno, not yet\nis that right?"],
+    ),
     "a question over two lines": (
         'id,question\nq1,"I take 10 mg, twice a day,\nand forgot one, is that bad?"\nq2,next\n',
-        ["I take 10 mg, twice a day,\nand forgot one, is that bad?", "next"]),
+        ["I take 10 mg, twice a day,\nand forgot one, is that bad?", "next"],
+    ),
     "windows line ends": ('id,question\r\nq1,"a, b"\r\nq2,c\r\n', ["a, b", "c"]),
     "a byte-order mark": ("\ufeffid,question\nq1,first\n", ["first"]),
     "empty trailing cells": ("id,question,answerable,tags\nq1,first,,\n", ["first"]),
@@ -128,8 +148,13 @@ def test_well_formed_csv_with_commas_quotes_and_line_breaks_still_reads(tmp_path
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1).map(str.strip).filter(bool),
-                min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1).map(str.strip).filter(bool),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_any_single_line_questions_written_by_a_csv_writer_read_back_exactly(tmp_path, documents, texts):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -163,8 +188,11 @@ def test_a_csv_header_that_cannot_be_used_is_fatal(tmp_path, documents, content,
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_bytes_that_are_not_utf8_are_reported_with_their_line(tmp_path, documents, suffix):
-    body = b"id,question\nq1,fine\nq2,caf\xe9 latte\n" if suffix == ".csv" else (
-        b'{"id": "q1", "question": "fine"}\n{"id": "q2", "question": "caf\xe9"}\n')
+    body = (
+        b"id,question\nq1,fine\nq2,caf\xe9 latte\n"
+        if suffix == ".csv"
+        else (b'{"id": "q1", "question": "fine"}\n{"id": "q2", "question": "caf\xe9"}\n')
+    )
     path = write(tmp_path / f"questions{suffix}", body)
     with pytest.raises(QuestionFileError, match="not UTF-8") as raised:
         read(path, documents)
@@ -194,7 +222,9 @@ def test_a_jsonl_file_with_a_byte_order_mark_reads_from_its_first_line(tmp_path,
 
 
 def test_a_jsonl_line_that_is_not_json_and_duplicate_ids_are_named_by_line(tmp_path, documents):
-    path = write(tmp_path / "q.jsonl", GOOD_JSONL + '{"id": "k1", "question": "again"}\n{"id": "x", "question": "oops"\n')
+    path = write(
+        tmp_path / "q.jsonl", GOOD_JSONL + '{"id": "k1", "question": "again"}\n{"id": "x", "question": "oops"\n'
+    )
     with pytest.raises(QuestionFileError) as raised:
         read(path, documents)
     assert raised.value.problems[0] == "line 4: duplicate id 'k1' (first on line 1)"
@@ -212,6 +242,7 @@ def test_eval_of_a_broken_csv_exits_2_names_file_and_line_and_writes_nothing(tmp
 
 
 # --- --out: finding 7 --------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def questions(tmp_path):
@@ -261,7 +292,9 @@ def test_a_writer_failing_halfway_leaves_exactly_the_old_report(
     assert snapshot(out_dir) == before
 
 
-def test_a_new_report_replaces_every_file_and_keeps_other_files(tmp_path, corpus, questions, fake_model, capsys, previous_report):
+def test_a_new_report_replaces_every_file_and_keeps_other_files(
+    tmp_path, corpus, questions, fake_model, capsys, previous_report
+):
     out_dir, before = previous_report
     code, _, _ = run_eval(capsys, tmp_path, corpus, questions, "-k", "2", "--out", out_dir)
     after = snapshot(out_dir)
@@ -296,7 +329,9 @@ def read_only(tmp_path):
             folder.chmod(0o755)
 
 
-def test_a_writable_out_inside_a_read_only_parent_gets_its_report(tmp_path, corpus, questions, fake_model, capsys, read_only):
+def test_a_writable_out_inside_a_read_only_parent_gets_its_report(
+    tmp_path, corpus, questions, fake_model, capsys, read_only
+):
     parent = tmp_path / "shared"
     out_dir = parent / "report"
     out_dir.mkdir(parents=True)
@@ -323,7 +358,9 @@ def test_an_out_folder_that_cannot_be_written_is_refused_before_the_model_loads(
     ],
     ids=["under a file", "folder in the way"],
 )
-def test_an_out_the_report_cannot_take_is_refused_before_the_model_loads(tmp_path, corpus, questions, fake_model, capsys, make):
+def test_an_out_the_report_cannot_take_is_refused_before_the_model_loads(
+    tmp_path, corpus, questions, fake_model, capsys, make
+):
     out_dir = make(tmp_path)
     code, _, err = run_eval(capsys, tmp_path, corpus, questions, "--out", out_dir)
     assert code == 1 and "baclofen-qa: error:" in err and "Traceback" not in err
@@ -347,9 +384,12 @@ def test_the_probe_refuses_a_folder_where_a_report_file_goes(tmp_path):
 
 # --- Progress: finding 11a ---------------------------------------------------------------------------------------
 
+
 def test_a_long_run_off_a_terminal_prints_plain_progress_lines(tmp_path, corpus, fake_model, capsys):
-    path = write(tmp_path / "many.jsonl", "".join(
-        json.dumps({"id": f"q{n}", "question": f"Question {n} about the dose?"}) + "\n" for n in range(400)))
+    path = write(
+        tmp_path / "many.jsonl",
+        "".join(json.dumps({"id": f"q{n}", "question": f"Question {n} about the dose?"}) + "\n" for n in range(400)),
+    )
     code, _, err = run_eval(capsys, tmp_path, corpus, path, "--out", tmp_path / "report")
     assert code == 0
     assert "\r" not in err  # no bar redrawn in place: a log keeps every line
@@ -390,17 +430,30 @@ def test_progress_lines_come_every_5_percent_or_30_seconds_with_rate_and_time_le
 def test_progress_shows_in_a_real_process_whose_stderr_is_a_pipe(tmp_path, corpus):
     """The whole command in a child process, stderr a pipe as under nohup or CI (the model replaced by the
     keyword embedder so the test stays fast)."""
-    path = write(tmp_path / "many.jsonl", "".join(
-        json.dumps({"id": f"q{n}", "question": f"Dose question {n}?"}) + "\n" for n in range(100)))
+    path = write(
+        tmp_path / "many.jsonl",
+        "".join(json.dumps({"id": f"q{n}", "question": f"Dose question {n}?"}) + "\n" for n in range(100)),
+    )
     script = (
         "import sys, assistant.embedding as e; from tests.conftest import FakeEmbedder; "
         "e.load_embedder = lambda *a, **k: FakeEmbedder(); from assistant.cli import main; "
         "sys.exit(main(sys.argv[1:]))"
     )
-    args = ["eval", str(path), "--out", str(tmp_path / "report"), "--corpus", str(corpus),
-            "--index-dir", str(tmp_path / "index"), "--model", "fake-keywords"]
+    args = [
+        "eval",
+        str(path),
+        "--out",
+        str(tmp_path / "report"),
+        "--corpus",
+        str(corpus),
+        "--index-dir",
+        str(tmp_path / "index"),
+        "--model",
+        "fake-keywords",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert "default: 100/100 questions (100%)" in done.stderr and "\r" not in done.stderr

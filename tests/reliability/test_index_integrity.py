@@ -61,6 +61,7 @@ def run_after_corpus_read(monkeypatch, action) -> None:
 
 # Finding 2: changes during a build -------------------------------------------------------------------
 
+
 def test_a_file_edited_while_the_index_is_built_makes_the_index_out_of_date(toy_settings, fake_embedder, monkeypatch):
     alcohol = toy_settings.corpus_dir / "alcohol.txt"
     run_after_corpus_read(monkeypatch, lambda: alcohol.write_text("Alcohol\n\nEdited during the build.\n"))
@@ -74,8 +75,9 @@ def test_a_file_edited_while_the_index_is_built_makes_the_index_out_of_date(toy_
     assert "Edited during the build." in load_index(toy_settings).documents["alcohol.txt"].text
 
 
-def test_a_file_deleted_while_the_index_is_built_is_not_quoted_after_the_next_check(toy_settings, fake_embedder,
-                                                                                    monkeypatch):
+def test_a_file_deleted_while_the_index_is_built_is_not_quoted_after_the_next_check(
+    toy_settings, fake_embedder, monkeypatch
+):
     run_after_corpus_read(monkeypatch, lambda: (toy_settings.corpus_dir / "alcohol.txt").unlink())
     build_index(toy_settings, fake_embedder)
     monkeypatch.undo()
@@ -112,11 +114,12 @@ def test_builds_racing_a_writer_always_record_the_bytes_they_embedded(toy_settin
 
 # Finding 5: damaged index files -----------------------------------------------------------------------
 
+
 def overwrite_random_bytes(path: Path, count: int = 200, seed: int = 0) -> None:
     data = bytearray(path.read_bytes())
     rng = random.Random(seed)
     start = rng.randrange(len(data) // 4, len(data) - count)  # past the header: the vectors or the text
-    data[start:start + count] = rng.randbytes(count)
+    data[start : start + count] = rng.randbytes(count)
     path.write_bytes(bytes(data))
 
 
@@ -141,8 +144,9 @@ def test_a_damaged_build_file_is_refused_by_name_and_rebuilt_by_index(toy_settin
     assert assistant.store.verify_build(report.path, load_index(toy_settings).manifest) == []
 
 
-def test_index_command_rebuilds_a_corrupted_index_instead_of_saying_up_to_date(tmp_path, toy_corpus, fake_embedder,
-                                                                               monkeypatch, capsys):
+def test_index_command_rebuilds_a_corrupted_index_instead_of_saying_up_to_date(
+    tmp_path, toy_corpus, fake_embedder, monkeypatch, capsys
+):
     monkeypatch.setattr(assistant.embedding, "load_embedder", lambda *a, **k: fake_embedder)
     args = ["index", "--corpus", str(toy_corpus), "--index-dir", str(tmp_path / "idx")]
     assert main(args) == 0
@@ -154,8 +158,9 @@ def test_index_command_rebuilds_a_corrupted_index_instead_of_saying_up_to_date(t
     assert "Built a new index" in out and "chunks.faiss is corrupted" in out
 
 
-def test_ask_on_a_corrupted_index_rebuilds_it_and_quotes_the_right_passage(tmp_path, toy_corpus, fake_embedder,
-                                                                           monkeypatch, capsys):
+def test_ask_on_a_corrupted_index_rebuilds_it_and_quotes_the_right_passage(
+    tmp_path, toy_corpus, fake_embedder, monkeypatch, capsys
+):
     monkeypatch.setattr(assistant.embedding, "load_embedder", lambda *a, **k: fake_embedder)
     common = ["--corpus", str(toy_corpus), "--index-dir", str(tmp_path / "idx")]
     assert main(["index", *common]) == 0
@@ -190,6 +195,7 @@ def test_vectors_that_are_not_unit_length_are_refused_even_with_matching_checksu
 
 
 # Finding 8: loads while builds switch ---------------------------------------------------------------
+
 
 def start_build_loop(corpus: Path, index_dir: Path, builds: int | None = None) -> subprocess.Popen:
     command = [sys.executable, "-m", "tests.reliability.build_loop", str(corpus), str(index_dir)]
@@ -238,6 +244,7 @@ def test_the_build_before_the_live_one_is_kept_and_older_ones_are_deleted(toy_se
 
 # kill -9 at random points of a build -----------------------------------------------------------------
 
+
 def assert_a_complete_index(settings) -> None:
     index = load_index(settings, check=False)
     assert assistant.store.verify_build(index.path, index.manifest) == []
@@ -251,7 +258,7 @@ def test_kill_9_at_random_points_of_builds_always_leaves_a_complete_index(toy_se
     build_index(toy_settings, fake_embedder)
     rng = random.Random(10)
     completed, left_half_written = 0, 0
-    for attempt in range(20):
+    for _ in range(20):
         builder = start_build_loop(toy_settings.corpus_dir, toy_settings.index_dir)
         time.sleep(rng.uniform(0.0, 1.5))
         builder.send_signal(signal.SIGKILL)
@@ -285,7 +292,9 @@ def test_kill_9_of_the_real_index_command_leaves_the_old_or_the_new_index(tmp_pa
     for version in range(6):
         text = f"Version {version}: baclofen can make you drowsy.\n"
         (corpus / "a.txt").write_text(text)
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
         if version % 2 == 0:
             time.sleep(rng.uniform(0.1, 0.9) * full)  # while the model loads or the corpus is read
         else:
@@ -308,6 +317,7 @@ def test_kill_9_of_the_real_index_command_leaves_the_old_or_the_new_index(tmp_pa
 
 # Finding 11b: an empty or missing corpus, before the model loads ----------------------------------------
 
+
 @pytest.fixture
 def model_must_not_load(monkeypatch):
     def must_not_load(*args, **kwargs):
@@ -318,8 +328,9 @@ def model_must_not_load(monkeypatch):
 
 @pytest.mark.parametrize("command", [["index"], ["ask", "can I drive?"], ["serve"], ["eval", "questions.jsonl"]])
 @pytest.mark.parametrize("corpus_state", ["empty", "missing", "only unreadable files"])
-def test_an_empty_or_missing_corpus_is_reported_before_the_model_loads(tmp_path, model_must_not_load, capsys,
-                                                                       command, corpus_state):
+def test_an_empty_or_missing_corpus_is_reported_before_the_model_loads(
+    tmp_path, model_must_not_load, capsys, command, corpus_state
+):
     corpus = tmp_path / "corpus"
     if corpus_state != "missing":
         corpus.mkdir()

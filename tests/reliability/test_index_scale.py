@@ -44,7 +44,7 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int, rows: np.ndarray
 
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean([len(set(f.tolist()) & set(t.tolist())) / len(t) for f, t in zip(found, truth)]))
+    return float(np.mean([len(set(f.tolist()) & set(t.tolist())) / len(t) for f, t in zip(found, truth, strict=True)]))
 
 
 @pytest.mark.parametrize("count, kind", [(1_000, "flat"), (2_000, "flat"), (2_001, "ivf"), (6_000, "ivf")])
@@ -127,7 +127,11 @@ def test_questions_about_one_document_are_answered_from_an_ivf_index(ivf_setting
 
 @pytest.mark.parametrize(
     "changes, message",
-    [({"index_type": "ivfpq"}, "index_type"), ({"exact_max_vectors": 10}, "exact_max_vectors"), ({"ivf_nprobe": 0}, "ivf_nprobe")],
+    [
+        ({"index_type": "ivfpq"}, "index_type"),
+        ({"exact_max_vectors": 10}, "exact_max_vectors"),
+        ({"ivf_nprobe": 0}, "ivf_nprobe"),
+    ],
 )
 def test_bad_index_settings_are_refused_by_name(changes, message):
     with pytest.raises(SettingsError, match=message):
@@ -138,8 +142,17 @@ def test_the_bench_sanity_check_flags_figures_that_cannot_be_right():
     from assistant.bench import insane_figures
 
     good = {"name": "warm answer p50", "value": 20.0, "floor": 15.0, "ratio": 20 / 15}
-    row = {"vectors": 1000, "build_seconds": 0.1, "search_p50_ms": 0.2, "search_p95_ms": 0.3, "selector_p50_ms": 0.2,
-           "exact_p50_ms": 0.2, "index_mb": 1.0, "recall_at_10": 1.0, "selector_recall_at_10": 0.97}
+    row = {
+        "vectors": 1000,
+        "build_seconds": 0.1,
+        "search_p50_ms": 0.2,
+        "search_p95_ms": 0.3,
+        "selector_p50_ms": 0.2,
+        "exact_p50_ms": 0.2,
+        "index_mb": 1.0,
+        "recall_at_10": 1.0,
+        "selector_recall_at_10": 0.97,
+    }
     assert insane_figures({"figures": [good], "rows": [row]}) == []
     assert insane_figures({"figures": [{**good, "ratio": float("nan")}]})
     assert insane_figures({"figures": [{**good, "value": 0.0}]})
@@ -158,11 +171,27 @@ def test_bench_quick_runs_and_its_figures_are_sane(tmp_path, mode):
     root = Path(__file__).resolve().parents[2]
     out = tmp_path / "bench.json"
     done = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "bench", "--quick", *mode, "--out", str(out),
-         "--corpus", str(root / "corpus"), "--index-dir", str(tmp_path / "unused"),
-         "--questions", str(root / "tests" / "data" / "gold.jsonl")],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"},
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "bench",
+            "--quick",
+            *mode,
+            "--out",
+            str(out),
+            "--corpus",
+            str(root / "corpus"),
+            "--index-dir",
+            str(tmp_path / "unused"),
+            "--questions",
+            str(root / "tests" / "data" / "gold.jsonl"),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("| ")  # one table

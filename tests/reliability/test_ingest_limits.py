@@ -95,14 +95,24 @@ def test_ask_answers_despite_an_unreadable_file(cli):
 @pytest.mark.slow  # an evaluation run takes about 10 s here
 def test_eval_runs_despite_an_unreadable_file(cli, tmp_path):
     questions = tmp_path / "q.jsonl"
-    questions.write_text(json.dumps({"id": "k", "question": "kidney disease?", "answerable": True,
-                                     "evidence": ["People with kidney disease need care with this drug."]}) + "\n")
+    questions.write_text(
+        json.dumps(
+            {
+                "id": "k",
+                "question": "kidney disease?",
+                "answerable": True,
+                "evidence": ["People with kidney disease need care with this drug."],
+            }
+        )
+        + "\n"
+    )
     code, _, err = cli("eval", str(questions), "--out", str(tmp_path / "out"))
     assert code == 0 and (tmp_path / "out" / "report.json").is_file(), err
 
 
-def test_a_file_that_vanishes_between_listing_and_reading_is_skipped_not_a_crash(toy_settings, fake_embedder,
-                                                                                  monkeypatch):
+def test_a_file_that_vanishes_between_listing_and_reading_is_skipped_not_a_crash(
+    toy_settings, fake_embedder, monkeypatch
+):
     ensure_index(toy_settings, lambda: fake_embedder)
     listed = assistant.ingest.corpus_files
 

@@ -37,9 +37,16 @@ def answers(assistant: Assistant, questions) -> list[tuple]:
     for question in questions:
         answer = assistant.answer(question)
         out.append(
-            (question, answer.abstained, answer.kind, answer.message, answer.reason, answer.top_score,
-             [(p.doc_id, p.start, p.end, p.score, p.highlight_start, p.highlight_end) for p in answer.passages],
-             [n.category for n in answer.notices])
+            (
+                question,
+                answer.abstained,
+                answer.kind,
+                answer.message,
+                answer.reason,
+                answer.top_score,
+                [(p.doc_id, p.start, p.end, p.score, p.highlight_start, p.highlight_end) for p in answer.passages],
+                [n.category for n in answer.notices],
+            )
         )
     return out
 
@@ -89,8 +96,10 @@ def test_start_up_work_does_not_grow_with_the_corpus(toy_settings, fake_embedder
     small = start_up_work(toy_settings, fake_embedder, monkeypatch)
     write_corpus(
         toy_settings.corpus_dir,
-        {f"extra{i}.txt": f"Note {i}\n\nThe kidney note {i} says more about the dose. Drowsy drivers crash.\n"
-         for i in range(60)},
+        {
+            f"extra{i}.txt": f"Note {i}\n\nThe kidney note {i} says more about the dose. Drowsy drivers crash.\n"
+            for i in range(60)
+        },
     )
     large = start_up_work(toy_settings, fake_embedder, monkeypatch)
     assert len(load_index(toy_settings).chunks) >= 60
@@ -132,7 +141,7 @@ def test_the_saved_per_chunk_terms_are_the_lexicons_reading_of_each_chunk(toy_se
         pairs = {(stems[code >> 32], stems[code & 0xFFFFFFFF]) for code in retriever.chunk_phrases.row(i)}
         assert pairs == set(lexicon.phrases_of(whole))
     for j, ref in enumerate(index.sentences):
-        text = index.documents[index.chunks[ref.chunk_index].doc_id].text[ref.start:ref.end]
+        text = index.documents[index.chunks[ref.chunk_index].doc_id].text[ref.start : ref.end]
         assert {stems[n] for n in retriever.sentence_content.row(j)} == set(lexicon.content_stems_of(text))
         assert bool(retriever.sentence_long_enough[j]) == (len(words(text)) >= 4)
 
@@ -145,8 +154,9 @@ def test_answers_from_loaded_structures_equal_answers_from_computed_ones(toy_set
     )
 
 
-def test_a_vocabulary_or_topics_file_changed_after_the_build_is_read_at_start_up(toy_settings, fake_embedder,
-                                                                                   monkeypatch):
+def test_a_vocabulary_or_topics_file_changed_after_the_build_is_read_at_start_up(
+    toy_settings, fake_embedder, monkeypatch
+):
     """Filler words (vocabulary.toml) and topic evidence (topics.toml) shape the saved structures: when
     either file changed since the build, what depends on it is computed again, with the same answers."""
     build_index(toy_settings, fake_embedder)
@@ -157,7 +167,9 @@ def test_a_vocabulary_or_topics_file_changed_after_the_build_is_read_at_start_up
     monkeypatch.setattr(assistant.derived, "vocabulary_file_version", lambda: "edited")
     monkeypatch.setattr(assistant.derived, "topics_file_version", lambda: "edited")
     monkeypatch.setattr(assistant.derived, "compute_chunk_terms", lambda *a: calls.append("terms") or real_terms(*a))
-    monkeypatch.setattr(assistant.derived, "compute_topic_coverage", lambda *a: calls.append("topics") or real_topics(*a))
+    monkeypatch.setattr(
+        assistant.derived, "compute_topic_coverage", lambda *a: calls.append("topics") or real_topics(*a)
+    )
     assert answers(Assistant(toy_settings, fake_embedder, index), QUESTIONS) == expected
     assert sorted(calls) == ["terms", "topics"]
 
@@ -179,9 +191,15 @@ def test_gold_answers_from_loaded_structures_equal_answers_from_computed_ones(tm
     for row in rows:
         a = loaded.answer(row["question"], history=row["history"])
         b = computed.answer(row["question"], history=row["history"])
-        assert (a.abstained, a.kind, a.reason, a.top_score, [(p.doc_id, p.start, p.end, p.score) for p in a.passages]) == (
-            b.abstained, b.kind, b.reason, b.top_score, [(p.doc_id, p.start, p.end, p.score) for p in b.passages]
-        ), row["question"]
+        assert (
+            a.abstained,
+            a.kind,
+            a.reason,
+            a.top_score,
+            [(p.doc_id, p.start, p.end, p.score) for p in a.passages],
+        ) == (b.abstained, b.kind, b.reason, b.top_score, [(p.doc_id, p.start, p.end, p.score) for p in b.passages]), (
+            row["question"]
+        )
 
 
 def test_a_start_with_an_up_to_date_index_reads_and_checksums_its_files_once(toy_settings, fake_embedder, monkeypatch):

@@ -300,7 +300,6 @@ class Clock:
         return self.now
 
 
-
 def test_each_failed_login_is_answered_after_the_delay_and_a_good_one_at_once():
     """The guard waits `failure_delay_seconds` before answering a failed login (a recorder stands in
     for asyncio.sleep, so no clock is read), and never before a successful one."""
@@ -344,6 +343,7 @@ def test_each_failed_login_is_answered_after_the_delay_and_a_good_one_at_once():
     accepted = WebGuard(app_answering(200), max_failures=5, lockout_seconds=60, failure_delay_seconds=0.7, sleep=record)
     assert run(accepted) == 200 and waits == [0.7]
 
+
 def test_the_throttle_locks_a_client_out_after_the_allowed_failures_and_lets_it_in_afterwards():
     clock = Clock()
     throttle = LoginThrottle(max_failures=3, lockout_seconds=60, clock=clock)
@@ -381,7 +381,13 @@ def test_attempts_still_being_checked_count_towards_the_limit():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("fine \u00e9 \U0001f600", None), ("bad \ud800", "U+D800"), (12, "not a number"), (None, "not null"), ([], "not a list")],
+    [
+        ("fine \u00e9 \U0001f600", None),
+        ("bad \ud800", "U+D800"),
+        (12, "not a number"),
+        (None, "not null"),
+        ([], "not a list"),
+    ],
 )
 def test_text_problem_names_what_is_wrong_with_a_value(value, expected):
     from ui.app import text_problem
@@ -402,4 +408,3 @@ def test_text_problem_names_what_is_wrong_with_a_value(value, expected):
 def test_login_throttle_settings_out_of_range_are_refused_by_name(changes, message):
     with pytest.raises(SettingsError, match=message):
         Settings(**changes)
-

@@ -87,8 +87,15 @@ class TizanidineAssistant(StubAssistant):
     @property
     def documents(self) -> tuple[Document, ...]:
         return (
-            Document(doc_id="tizanidine.txt", title="Tizanidine leaflet", text="", source="leaflet", reviewed=True,
-                     fingerprint="0", medicines=("tizanidine",)),
+            Document(
+                doc_id="tizanidine.txt",
+                title="Tizanidine leaflet",
+                text="",
+                source="leaflet",
+                reviewed=True,
+                fingerprint="0",
+                medicines=("tizanidine",),
+            ),
         )
 
 
@@ -115,8 +122,13 @@ def test_the_real_assistant_tells_the_page_its_main_medicine(tmp_path, toy_corpu
     """The engine, not the page, knows the medicine: default_medicine here, on a real index of the toy corpus."""
     from ui.app import page_title
 
-    settings = Settings(corpus_dir=toy_corpus, index_dir=tmp_path / "index", model="fake-keywords",
-                        chunk_max_chars=200, default_medicine="tizanidine")
+    settings = Settings(
+        corpus_dir=toy_corpus,
+        index_dir=tmp_path / "index",
+        model="fake-keywords",
+        chunk_max_chars=200,
+        default_medicine="tizanidine",
+    )
     assistant = Assistant.load(settings, embedder=fake_embedder)
     assert assistant.medicine == "tizanidine"
     assert page_title(assistant.medicine) in _page_text(build_app(assistant, settings))
@@ -126,8 +138,9 @@ def test_the_real_assistant_tells_the_page_its_main_medicine(tmp_path, toy_corpu
 # --- errors typed and worded for users ------------------------------------------------------------
 
 
-def test_a_missing_faiss_package_is_reported_as_missing_with_the_install_command(toy_settings, fake_embedder,
-                                                                                 monkeypatch):
+def test_a_missing_faiss_package_is_reported_as_missing_with_the_install_command(
+    toy_settings, fake_embedder, monkeypatch
+):
     ensure_index(toy_settings, lambda: fake_embedder)  # a real, sound index on disk
     monkeypatch.setitem(sys.modules, "faiss", None)  # `import faiss` now fails as when it is not installed
     with pytest.raises(MissingDependencyError, match=r"pip install 'faiss-cpu") as caught:
@@ -160,12 +173,16 @@ def _edited(tmp_path: Path, source: Path, old: str, new: str) -> Path:
     ("old", "new", "named"),
     [
         # A class given as one text: each of its letters would become a medicine name.
-        ('anticonvulsants = ["gabapentin", "neurontin", "pregabalin", "lyrica", "topamax", "topiramate", '
-         '"keppra", "levetiracetam"]', 'anticonvulsants = "gabapentin"', r"\[drug_classes\] 'anticonvulsants'"),
+        (
+            'anticonvulsants = ["gabapentin", "neurontin", "pregabalin", "lyrica", "topamax", "topiramate", '
+            '"keppra", "levetiracetam"]',
+            'anticonvulsants = "gabapentin"',
+            r"\[drug_classes\] 'anticonvulsants'",
+        ),
         ('"sleepy" = "drowsiness"', '"sleepy" = 3', r"\[lay_terms\] 'sleepy'"),
         ('"sleepy" = "drowsiness"', '"sleepy" = "drowsiness', r"Could not read the vocabulary"),
         ("[words]\n", "[wrods]\n", r"unknown table\(s\) \[wrods\]"),
-        ('fillers = [\n  "hi",', 'fillers = [\n  7,', r"\[words\] fillers holds 7"),
+        ('fillers = [\n  "hi",', "fillers = [\n  7,", r"\[words\] fillers holds 7"),
     ],
     ids=["class-as-text", "lay-term-number", "toml-syntax", "table-typo", "filler-number"],
 )
@@ -182,7 +199,7 @@ def test_a_bad_vocabulary_entry_is_refused_naming_the_file_and_the_entry(tmp_pat
         ('[uses]\nlabel = "what it is used for"', "[uses]\nlabel = 3", r"topic \[uses\] label must be a non-empty"),
         ("[uses]\n", "[uses]\nexmaples = []\n", r"topic \[uses\] has unknown entry exmaples"),
         ('emergencies = ["pump"]', 'emergencies = ["pumps"]', r"unknown safety category pumps"),
-        ("[uses]\nlabel", "[uses]\ncitation = \"yes\"\nlabel", r"topic \[uses\] citation must be true or false"),
+        ("[uses]\nlabel", '[uses]\ncitation = "yes"\nlabel', r"topic \[uses\] citation must be true or false"),
         ("[uses]\n", "[uses\n", r"Could not read the topics"),
     ],
     ids=["label-number", "key-typo", "unknown-category", "citation-text", "toml-syntax"],
@@ -201,8 +218,9 @@ def test_a_bad_data_file_is_a_one_line_cli_error(tmp_path, toy_corpus, fake_mode
     bad = _edited(tmp_path, VOCABULARY_FILE, '"sleepy" = "drowsiness"', '"sleepy" = ["drowsiness"]')
     monkeypatch.setattr(assistant.lexicon, "VOCABULARY_FILE", bad)
     monkeypatch.setattr(assistant.lexicon.Vocabulary.load.__func__, "__defaults__", (bad,))  # its default path
-    code = main(["ask", "is it ok with kidney disease?", "--corpus", str(toy_corpus),
-                 "--index-dir", str(tmp_path / "index")])
+    code = main(
+        ["ask", "is it ok with kidney disease?", "--corpus", str(toy_corpus), "--index-dir", str(tmp_path / "index")]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "vocabulary.toml" in err and "'sleepy'" in err and "Traceback" not in err
 
