@@ -55,7 +55,7 @@ def compose_answer(
         passages, kind, message = (), "emergency_only", ""
         reason = reason or "crisis: nothing is quoted"
     elif safety.small_talk:
-        passages, kind, message = (), "help", messages.help_reply
+        passages, kind, message = (), "help", personalise(messages.help_reply, medicine)
         reason = "greeting or question about the assistant"
     elif not passages and safety.emergency:
         # The urgent notice says what to do; "please ask your pharmacist" under it would only distract.

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.compose import compose_answer
+from assistant.compose import NotFound, compose_answer
 from assistant.config import Settings
 from assistant.records import Document, Notice, Passage
-from assistant.safety import SafetyAssessment, SafetyMessages
+from assistant.safety import SafetyAssessment, SafetyMessages, personalise
 
 DOC = Document(
     "a.txt",
@@ -72,8 +72,16 @@ def test_a_crisis_shows_no_quote_at_all(messages):
 
 
 def test_greetings_get_the_help_reply_without_passages(messages):
-    answer = compose(messages, assessment=safety(small_talk=True))
-    assert answer.kind == "help" and answer.passages == () and answer.message == messages.help_reply
+    answer = compose(messages, assessment=safety(small_talk=True), not_found=NotFound(medicine="baclofen"))
+    assert answer.kind == "help" and answer.passages == ()
+    assert answer.message == personalise(messages.help_reply, "baclofen")
+
+
+def test_the_help_reply_names_the_medicine_of_the_documents_never_another():
+    messages = SafetyMessages.load(Settings())
+    answer = compose(messages, assessment=safety(small_talk=True), not_found=NotFound(medicine="metformin"))
+    assert "questions about metformin" in answer.message and "What is metformin used for?" in answer.message
+    assert "baclofen" not in answer.message and "{medicine}" not in answer.message
 
 
 def test_unverifiable_claims_are_flagged_on_the_quote(messages):
