@@ -76,16 +76,52 @@ def resolve_min_score(settings: Settings, index: LoadedIndex) -> tuple[float, st
 # Lone UTF-16 surrogates (U+D800 to U+DFFF): JSON can carry them as escapes, no keyboard types them,
 # and the model's tokenizer raises TypeError on them.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_NOT_TEXT = "The question contains characters that are not valid text (a broken encoding). Please type it again."
+
+
+def text_problem(value: object, what: str) -> str | None:
+    """Why `value` cannot be read as text, in words an API user or a chat user can act on; None if it can.
+
+    A lone UTF-16 surrogate (JSON "\\ud800") is valid JSON but not text: the tokenizer fails on it.
+    """
+    if not isinstance(value, str):
+        return f"{what} must be text (a string), not {_json_type(value)}."
+    found = _LONE_SURROGATE.search(value)
+    if found:
+        return (
+            f"{what} contains a character that is not valid text (U+{ord(found.group()):04X}, a lone surrogate, "
+            f"at position {found.start() + 1}). Remove it or type the text again."
+        )
+    return None
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a decoded value's type, as an API user sent it."""
+    names = {
+        type(None): "null",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "an object",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def _as_text(value: object, what: str) -> str:
+    """`value` itself when it is usable text; raises InvalidQuestionError saying why not."""
+    problem = text_problem(value, what)
+    if problem is not None or not isinstance(value, str):
+        raise InvalidQuestionError(problem or f"{what} must be text.")
+    return value
+
+
+def _history_item(number: int) -> str:
+    return f"History item {number} (an earlier question)"
 
 
 def validate_question(text: object, settings: Settings) -> str:
     """The question without surrounding whitespace; raises InvalidQuestionError when unusable."""
-    if not isinstance(text, str):
-        raise InvalidQuestionError("The question must be text.")
-    if _LONE_SURROGATE.search(text):
-        raise InvalidQuestionError(_NOT_TEXT)
-    cleaned = text.strip()
+    cleaned = _as_text(text, "The question").strip()
     if not cleaned:
         raise InvalidQuestionError("The question is empty. Type a question about the medicine.")
     if len(cleaned) > settings.max_question_chars:
@@ -113,8 +149,9 @@ def validate_request(question: object, history: object, settings: Settings) -> Q
         history = ()
     if isinstance(history, (str, bytes)) or not isinstance(history, Sequence):
         raise InvalidQuestionError("The history must be a list of the earlier questions (texts), oldest first.")
-    if not all(isinstance(h, str) for h in history):
-        raise InvalidQuestionError("Every earlier question in the history must be text.")
+    for number, earlier in enumerate(history, start=1):
+        if not isinstance(earlier, str):  # types only here; the text of the turns read is checked below
+            _as_text(earlier, _history_item(number))
     # Counted before anything is read, so an oversized request costs one pass over its lengths.
     total = (len(question) if isinstance(question, str) else 0) + sum(len(h) for h in history)
     if total > settings.max_input_chars:
@@ -125,14 +162,13 @@ def validate_request(question: object, history: object, settings: Settings) -> Q
     text = validate_question(question, settings)
     kept: list[str] = []
     used = 0
-    for earlier in reversed(history):
+    for number in range(len(history), 0, -1):
+        earlier = history[number - 1]
         if not earlier or earlier.isspace():
             continue
         if len(kept) == settings.max_history_turns or used + len(earlier) > settings.max_history_chars:
             break
-        if _LONE_SURROGATE.search(earlier):
-            raise InvalidQuestionError(_NOT_TEXT.replace("The question", "An earlier question"))
-        kept.append(earlier)
+        kept.append(_as_text(earlier, _history_item(number)))  # only the turns that are read: bounded work
         used += len(earlier)
     return Question(text, tuple(reversed(kept)))
 

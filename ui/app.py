@@ -112,44 +112,12 @@ def past_questions(history: Sequence[Any] | None) -> list[str]:
     return [text for text in typed if text]
 
 
-def text_problem(value: Any, what: str) -> str | None:
-    """Why `value` cannot be read as text (not a string, or not encodable as UTF-8), or None if it can.
-
-    Only types and encoding: how long a question or a history may be is the engine's to decide.
-    A lone UTF-16 surrogate (JSON "\\ud800") is valid JSON but not text; the tokenizer fails on it.
-    """
-    if not isinstance(value, str):
-        return f"{what} must be text (a string), not {_json_type(value)}."
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        code = ord(value[exc.start])
-        return (
-            f"{what} contains a character that is not valid text (U+{code:04X}, a lone surrogate, "
-            f"at position {exc.start + 1}). Remove it or type the text again."
-        )
-    return None
-
-
 def shown_as_text(value: Any) -> str:
     """`value` as text that can be sent back to the page: lone surrogates become U+FFFD (the JSON
     encoder refuses them), anything that is not a string becomes ""."""
     if not isinstance(value, str):
         return ""
     return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-
-
-def _json_type(value: Any) -> str:
-    """The JSON name of a decoded value's type, as an API user sent it."""
-    names = {
-        type(None): "null",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        list: "a list",
-        dict: "an object",
-    }
-    return names.get(type(value), type(value).__name__)
 
 
 def disclaimer_shown(history: Sequence[Any] | None, disclaimer: str) -> bool:
@@ -166,9 +134,6 @@ def respond(
     The disclaimer is shown in full the first time this chat quotes these documents, then as one
     short line naming the documents quoted.
     """
-    problem = text_problem(message, "The question")
-    if problem:
-        return Reply(render_error(problem), accepted=False)
     try:
         answer = assistant.answer(message, past_questions(history))
     except InvalidQuestionError as exc:
@@ -268,21 +233,9 @@ def ask_json(question: str, history: Sequence[str] | None, assistant: ChatAssist
     Raises:
         gr.Error: the question is not text, empty or too long, or the history is not a list of texts.
     """
-    problem = text_problem(question, "question")
-    if problem:
-        raise gr.Error(problem, print_exception=False)
-    if history is None:
-        history = []
-    if not isinstance(history, (list, tuple)) or not all(isinstance(item, str) for item in history):
-        raise gr.Error(
-            "history must be a list of the earlier questions (strings), oldest first.", print_exception=False
-        )
-    for number, item in enumerate(history, start=1):
-        problem = text_problem(item, f"history item {number}")
-        if problem:
-            raise gr.Error(problem, print_exception=False)
+    # The engine checks types, encoding and lengths (validate_request), for the API as for the chat.
     try:
-        answer = assistant.answer(question, list(history))
+        answer = assistant.answer(question, () if history is None else history)
     except AssistantError as exc:
         raise gr.Error(str(exc), print_exception=False) from None
     return answer_to_dict(answer)

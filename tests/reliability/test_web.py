@@ -190,10 +190,14 @@ def test_twenty_guesses_sent_at_once_get_no_more_than_the_allowed_checks(login_s
 
 BAD_CALLS = [
     pytest.param(["what are the side effects? \ud800", []], "not valid text", id="lone-surrogate-in-question"),
-    pytest.param(["what did he write?", ["who is \udfff he"]], "history item 1", id="lone-surrogate-in-history"),
+    pytest.param(["what did he write?", ["who is \udfff he"]], "History item 1", id="lone-surrogate-in-history"),
     pytest.param(["what are the side effects?"], "needs 2 (question, history)", id="missing-history"),
     pytest.param(["what are the side effects?", "not a list"], "history must be a list", id="history-a-string"),
-    pytest.param(["what are the side effects?", [1, 2]], "history must be a list", id="history-of-numbers"),
+    pytest.param(
+        ["what are the side effects?", [1, 2]],
+        "History item 1 (an earlier question) must be text",
+        id="history-of-numbers",
+    ),
     pytest.param([42, []], "question must be text", id="question-a-number"),
     pytest.param([None, []], "question must be text", id="question-null"),
     pytest.param([["a", "list"], []], "question must be text", id="question-a-list"),
@@ -390,7 +394,7 @@ def test_attempts_still_being_checked_count_towards_the_limit():
     ],
 )
 def test_text_problem_names_what_is_wrong_with_a_value(value, expected):
-    from ui.app import text_problem
+    from assistant.engine import text_problem
 
     problem = text_problem(value, "question")
     assert problem is None if expected is None else expected in problem
