@@ -119,14 +119,15 @@ def _history_item(number: int) -> str:
     return f"History item {number} (an earlier question)"
 
 
-def validate_question(text: object, settings: Settings) -> str:
-    """The question without surrounding whitespace; raises InvalidQuestionError when unusable."""
+def validate_question(text: object, max_question_chars: int) -> str:
+    """The question without surrounding whitespace; raises InvalidQuestionError when unusable (also
+    used for each row of a question file, assistant/question_file.py)."""
     cleaned = _as_text(text, "The question").strip()
     if not cleaned:
         raise InvalidQuestionError("The question is empty. Type a question about the medicine.")
-    if len(cleaned) > settings.max_question_chars:
+    if len(cleaned) > max_question_chars:
         raise InvalidQuestionError(
-            f"The question is too long ({len(cleaned)} characters; the limit is {settings.max_question_chars}). "
+            f"The question is too long ({len(cleaned)} characters; the limit is {max_question_chars}). "
             "Please ask a shorter question."
         )
     return cleaned
@@ -159,7 +160,7 @@ def validate_request(question: object, history: object, settings: Settings) -> Q
             f"The question and the conversation before it are too long ({total:,} characters; the limit is "
             f"{settings.max_input_chars:,}). Please start a new conversation."
         )
-    text = validate_question(question, settings)
+    text = validate_question(question, settings.max_question_chars)
     kept: list[str] = []
     used = 0
     for number in range(len(history), 0, -1):

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import QuestionFileError
+from assistant.engine import validate_question
+from assistant.errors import InvalidQuestionError, QuestionFileError
 from assistant.metrics import CorpusText, Span
 from assistant.records import Document
 
@@ -302,12 +303,11 @@ def _to_question(
     text = record.get("question")
     if text is None:
         errors.append("missing question")
-    elif not isinstance(text, str):
-        errors.append("question must be text")
-    elif not text.strip():
-        errors.append("question is empty")
-    elif len(text.strip()) > max_question_chars:
-        errors.append(f"question is {len(text.strip())} characters long; the limit is {max_question_chars}")
+    else:
+        try:  # the engine's own check, so that a row it would refuse is refused here, with its line
+            validate_question(text, max_question_chars)
+        except InvalidQuestionError as exc:
+            errors.append(str(exc))
     lists = {}
     for name in LIST_FIELDS:
         value = record.get(name) or []

@@ -91,8 +91,13 @@ def test_a_malformed_json_line_is_reported_with_its_line_number_and_nothing_is_r
     [
         ({"id": "1"}, "line 1: missing question"),
         ({"question": "no id?"}, "line 1: missing id"),
-        ({"id": "1", "question": "   "}, "line 1: question is empty"),
-        ({"id": "1", "question": "x" * 201}, "line 1: question is 201 characters long; the limit is 200"),
+        ({"id": "1", "question": "   "}, "line 1: The question is empty"),
+        ({"id": "1", "question": "x" * 201}, "line 1: The question is too long (201 characters; the limit is 200)"),
+        ({"id": "1", "question": 7}, "line 1: The question must be text (a string), not a number"),
+        (
+            {"id": "1", "question": "side effects \ud800?"},
+            "line 1: The question contains a character that is not valid text",
+        ),
         ({"id": "1", "question": "q", "evidence": ["Kidneys are purple."]}, "line 1: evidence 1 is not in the corpus"),
         (
             {"id": "1", "question": "q", "answerable": False, "evidence": [KIDNEY]},
