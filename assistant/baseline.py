@@ -128,7 +128,7 @@ class NaiveBaseline:
         return {
             "name": "naive",
             "pipeline": "recursive character split, same model, exact FAISS inner product, top-k, no abstention",
-            "model": getattr(self.embedder, "name", ""),
+            "model": self.embedder.name,
             "chunk_size": CHUNK_SIZE,
             "chunk_overlap": CHUNK_OVERLAP,
             "separators": list(SEPARATORS),

@@ -47,12 +47,13 @@ class _RecordingEmbedder:
 
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
-        self.name = getattr(inner, "name", "")
+        self.name = inner.name
         self.dimension = inner.dimension
+        self.backend = inner.backend
         self.texts: list[str] = []
 
     def known_words(self) -> frozenset[str]:
-        return self.inner.known_words() if hasattr(self.inner, "known_words") else frozenset()
+        return self.inner.known_words()
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         self.texts.extend(texts)
@@ -183,7 +184,7 @@ def run_app(
             embedder.encode([question.text])
         # The floor for a faster encoder: a whole answer against PyTorch encoding the question alone.
         torch_encoder = None
-        if getattr(embedder, "backend", "torch") != "torch" and not quick:
+        if embedder.backend != "torch" and not quick:
             from assistant.embedding import load_embedder
 
             torch_encoder = load_embedder(settings.model, backend="torch", threads=settings.model_threads)
@@ -262,7 +263,7 @@ def run_app(
     ]
     return {
         "corpus": str(settings.corpus_dir),
-        "encoder_backend": getattr(embedder, "backend", "torch"),
+        "encoder_backend": embedder.backend,
         "documents": report.documents,
         "chunks": report.chunks,
         "texts_embedded": embedded,

@@ -37,9 +37,14 @@ class Embedder(Protocol):
 
     name: str
     dimension: int
+    backend: str  # what runs the model ("torch", "onnx", "onnx-int8", "openvino"): part of a cached vector's key
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         """Return an array of shape (len(texts), dimension), each row of unit length."""
+        ...
+
+    def known_words(self) -> frozenset[str]:
+        """Words the model's tokenizer knows whole (typo correction leaves them alone); may be empty."""
         ...
 
 

@@ -192,7 +192,7 @@ class Assistant:
         self.settings = settings
         self.embedder = embedder
         self.index = index
-        dictionary = embedder.known_words() if hasattr(embedder, "known_words") else frozenset()
+        dictionary = embedder.known_words()
         self.lexicon = Lexicon(
             (), dictionary=dictionary, max_word_chars=settings.max_word_chars, corpus=index.derived.corpus_words
         )

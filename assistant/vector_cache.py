@@ -53,7 +53,7 @@ def embedder_identity(embedder: Embedder) -> str:
 
     `backend` (e.g. "onnx-int8") is read when the embedder has one; without it the model is run by PyTorch.
     """
-    backend = getattr(embedder, "backend", "torch")
+    backend = embedder.backend
     return f"{embedder.name}\x00{backend}\x00{embedder.dimension}"
 
 

@@ -33,11 +33,15 @@ class FakeEmbedder:
     """Deterministic keyword-count vectors; counts calls so tests can prove nothing was embedded."""
 
     name = "fake-keywords"
+    backend = "fake"
 
     def __init__(self) -> None:
         self.dimension = len(KEYWORDS) + 1
         self.calls = 0
         self.texts_encoded = 0
+
+    def known_words(self) -> frozenset[str]:
+        return frozenset()
 
     def encode(self, texts, *, show_progress: bool = False) -> np.ndarray:
         self.calls += 1

@@ -1045,6 +1045,7 @@ class PlacedEmbedder:
     """Example phrases of category k map to axis k; `placed` texts map to the axis of their category."""
 
     name = "placed"
+    backend = "fake"
 
     def __init__(self, messages: SafetyMessages, placed: dict[str, str]) -> None:
         self.categories = list(messages.categories)

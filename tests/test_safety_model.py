@@ -29,6 +29,8 @@ class CountingEmbedder:
         self.inner = inner
         self.name = inner.name
         self.dimension = inner.dimension
+        self.backend = inner.backend
+        self.known_words = inner.known_words
         self.batches: list[int] = []  # texts per call, in call order
 
     @property

@@ -98,7 +98,8 @@ class FailingEmbedder:
     """Fails while the build embeds (chunks and sentences are embedded in one call)."""
 
     def __init__(self, inner):
-        self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
+        self.inner, self.name, self.dimension, self.backend = inner, inner.name, inner.dimension, inner.backend
+        self.known_words = inner.known_words
         self.calls = 0
 
     def encode(self, texts, *, show_progress=False):

@@ -354,7 +354,12 @@ def test_the_api_returns_the_json_of_ask_json():
 
 @pytest.mark.parametrize(
     ("question", "history", "message"),
-    [("", [], "empty"), ("x" * 1001, [], "too long"), ("ok", "not a list", "history"), ("ok", [1, 2], "history")],
+    [
+        ("", [], "empty"),
+        ("x" * 1001, [], "too long"),
+        ("ok", "not a list", "history must be a list"),
+        ("ok", [1, 2], r"History item 1 \(an earlier question\) must be text \(a string\), not a number"),
+    ],
 )
 def test_the_api_rejects_bad_input_with_a_clear_error(question, history, message):
     import gradio as gr

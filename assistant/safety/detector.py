@@ -56,7 +56,7 @@ class TriageModel:
         except (OSError, KeyError, ValueError) as exc:
             logger.warning("Triage model %s not used: %s", path, exc)
             return None
-        if model != getattr(embedder, "name", None) or weights.shape != (getattr(embedder, "dimension", -1),):
+        if model != embedder.name or weights.shape != (embedder.dimension,):
             logger.warning("Triage model %s was made for %s; the lists and examples decide alone", path.name, model)
             return None
         return cls(weights.astype(np.float32), bias, model, examples, labels)

@@ -349,7 +349,8 @@ class ScalingEmbedder:
     """A broken model: right directions, wrong lengths (what a damaged model file can produce)."""
 
     def __init__(self, inner):
-        self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
+        self.inner, self.name, self.dimension, self.backend = inner, inner.name, inner.dimension, inner.backend
+        self.known_words = inner.known_words
 
     def encode(self, texts, *, show_progress=False):
         return self.inner.encode(texts) * np.float32(1e20)
