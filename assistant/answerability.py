@@ -137,4 +137,4 @@ def _first(preferred: Sequence[Candidate], ranked: Sequence[Candidate]) -> list[
 
 def names_partner(partner: Partner, chunk: Chunk) -> bool:
     """Does the passage (or its section heading) name the partner (a plural "s" or "es" allowed)?"""
-    return partner.named_in(chunk.search_text.lower())
+    return partner.named_in(chunk)

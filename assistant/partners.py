@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 
 from assistant.lexicon import QueryTerms
 from assistant.medicines import MedicineNames
+from assistant.records import Chunk
 from assistant.routing import Route, taken_together
 
 
 def naming_pattern(terms: Sequence[str]) -> re.Pattern[str]:
-    """Any of `terms` as a whole word (a plural "s" or "es" allowed), for lower-cased text."""
+    """Any of `terms` as a whole word (a plural "s" or "es" allowed), in any case."""
     alternatives = "|".join(re.escape(t) for t in sorted({t for t in terms if t}, key=len, reverse=True)) or "(?!x)x"
-    return re.compile(rf"(?<![\w-])(?:{alternatives})(?:e?s)?(?![\w-])")
+    return re.compile(rf"(?<![\w-])(?:{alternatives})(?:e?s)?(?![\w-])", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,15 +30,17 @@ class Partner:
 
     name: str  # as the person wrote it, corrected ("oxycodone", "benadryl")
     terms: tuple[str, ...]  # words a passage may use for it: names, ingredients, brands, class
-    # `terms` as whole words, for a chunk's lower-cased `search_text` (see `naming_pattern`).
+    # `terms` as whole words, in any case (see `naming_pattern`).
     pattern: re.Pattern[str] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pattern", naming_pattern(self.terms))
 
-    def named_in(self, lowered_text: str) -> bool:
-        """Does a lower-cased text (a chunk's `search_text`, lowered) name this partner?"""
-        return self.pattern.search(lowered_text) is not None
+    def named_in(self, chunk: Chunk) -> bool:
+        """Does a chunk's `search_text` (its heading or its text) name this partner?"""
+        # Heading and text searched apart: no copy of every chunk's joined text, and no name can span
+        # the line break between them.
+        return self.pattern.search(chunk.section) is not None or self.pattern.search(chunk.text) is not None
 
 
 def partner_terms(

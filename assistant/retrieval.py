@@ -174,7 +174,6 @@ class Retriever:
         # Which passages show each topic, in the documents' own words (assistant/topics.toml `evidence`).
         self.topic_chunks = index.derived.topic_coverage(topics, index.chunks)
         self._scope_topics: dict[frozenset[str], frozenset[str]] = {}
-        self.lowered = [c.search_text.lower() for c in index.chunks]  # partner names are looked for in these
 
     def _scope(self, doc_ids: frozenset[str] | None) -> _Scope:
         """The chunks and sentences of some documents, with FAISS selectors for them (cached per scope)."""
@@ -230,7 +229,7 @@ class Retriever:
         return [
             i
             for i, doc_id in enumerate(self.chunk_doc)
-            if doc_id in doc_ids and any(p.named_in(self.lowered[i]) for p in partners)
+            if doc_id in doc_ids and any(p.named_in(self.index.chunks[i]) for p in partners)
         ]
 
     def search(
