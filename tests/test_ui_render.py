@@ -252,8 +252,8 @@ def test_the_sources_panel_renders_document_fields_as_text_and_links_only_web_ad
     assert "script" not in parsed.tags and "img" not in parsed.tags
     hrefs = [value for name, value in parsed.attributes if name == "href" and not value.startswith("document?")]
     assert hrefs == ["https://example.org/a?x=1&y=2"]
-    assert "Not reviewed by a clinician." in parsed.text
-    assert "Reviewed by a clinician." in parsed.text
+    assert load_labels().chat.not_reviewed in parsed.text
+    assert load_labels().chat.reviewed in parsed.text
     assert f"Evil {XSS_IMG} document" in parsed.text
     assert "Web article from an online pharmacy site" in parsed.text
 
@@ -430,7 +430,9 @@ def test_the_sources_panel_starts_with_the_engines_long_disclaimer():
     stub = StubAssistant()
     stub.messages = Messages()
     panel = about_panel(stub)
-    assert Collected(panel).text.startswith(f"About the sourcesLong disclaimer about 2 document(s) {XSS_IMG}")
+    assert Collected(panel).text.startswith(
+        f"{load_labels().chat.about_heading}Long disclaimer about 2 document(s) {XSS_IMG}"
+    )
     assert "<img" not in panel
 
 

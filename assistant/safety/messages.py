@@ -156,22 +156,68 @@ class ChatWords:
     @classmethod
     def from_dict(cls, table: Any, path: Path = SAFETY_FILE) -> ChatWords:
         """Raises DataFileError naming the file and the entry: a missing, unknown, empty or badly templated one."""
-        if not isinstance(table, Mapping):
-            raise DataFileError(f"{path.name}: [chat] is missing (the chat page's words)")
-        names = [f.name for f in fields(cls)]
-        missing = [name for name in names if name not in table]
-        if missing:
-            raise DataFileError(f"{path.name}: [chat] is missing {', '.join(repr(name) for name in missing)}")
-        unknown = sorted(set(table) - set(names))
-        if unknown:
-            raise DataFileError(f"{path.name}: [chat] has unknown entry {', '.join(repr(name) for name in unknown)}")
-        medicine = {"medicine", "Medicine"}
-        return cls(
-            **{
-                name: _template(table[name], f"[chat] {name}", medicine | cls.PLACEHOLDERS.get(name, set()), path)
-                for name in names
-            }
-        )
+        return cls(**_word_table(table, "chat", [f.name for f in fields(cls)], cls.PLACEHOLDERS, path))
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentPageWords:
+    """wording.toml [document_page]: the words of the "Show in document" page and of its problem pages."""
+
+    title: str  # {title}: the document's title
+    back_to_chat: str
+    intro: str
+    source: str
+    review: str
+    published: str
+    source_not_recorded: str
+    text_label: str
+    passage_starts: str
+    passage_ends: str
+    link_not_understood: str
+    link_repeated: str  # {name}, {count}
+    link_without_document: str
+    link_bad_offset: str  # {name}
+    link_backwards: str  # {start}, {end}
+    document_not_found: str
+    document_not_found_text: str
+    passage_not_in_document: str
+    passage_outside: str  # {start}, {end}, {length}
+    documents_changed: str
+    log_in_first: str
+    log_in_first_text: str
+
+    PLACEHOLDERS: ClassVar[Mapping[str, frozenset[str]]] = {
+        "title": frozenset({"title"}),
+        "link_repeated": frozenset({"name", "count"}),
+        "link_bad_offset": frozenset({"name"}),
+        "link_backwards": frozenset({"start", "end"}),
+        "passage_outside": frozenset({"start", "end", "length"}),
+    }
+
+    @classmethod
+    def from_dict(cls, table: Any, path: Path = SAFETY_FILE) -> DocumentPageWords:
+        """Raises DataFileError naming the file and the entry: a missing, unknown, empty or badly templated one."""
+        return cls(**_word_table(table, "document_page", [f.name for f in fields(cls)], cls.PLACEHOLDERS, path))
+
+
+def _word_table(
+    table: Any, name: str, entries: Sequence[str], placeholders: Mapping[str, frozenset[str]], path: Path
+) -> dict[str, str]:
+    """The entries of the wording table [name], each checked as a template using only {medicine}, {Medicine} and
+    its own `placeholders`. Raises DataFileError naming the file, the table and the entry."""
+    if not isinstance(table, Mapping):
+        raise DataFileError(f"{path.name}: [{name}] is missing (a table of the page's words)")
+    missing = [entry for entry in entries if entry not in table]
+    if missing:
+        raise DataFileError(f"{path.name}: [{name}] is missing {', '.join(repr(entry) for entry in missing)}")
+    unknown = sorted(set(table) - set(entries))
+    if unknown:
+        raise DataFileError(f"{path.name}: [{name}] has unknown entry {', '.join(repr(entry) for entry in unknown)}")
+    medicine = {"medicine", "Medicine"}
+    return {
+        entry: _template(table[entry], f"[{name}] {entry}", medicine | placeholders.get(entry, frozenset()), path)
+        for entry in entries
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +233,7 @@ class Labels:
     page_prompt: str
     page_examples: tuple[str, ...]
     chat: ChatWords  # [chat]: every other word of the chat page
+    document_page: DocumentPageWords  # [document_page]: the "Show in document" page
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: Path = SAFETY_FILE) -> Labels:
@@ -229,6 +276,7 @@ class Labels:
                 for number, example in enumerate(examples, start=1)
             ),
             chat=ChatWords.from_dict(data.get("chat"), path),
+            document_page=DocumentPageWords.from_dict(data.get("document_page"), path),
         )
 
     def level(self, level: Level | str) -> str:
