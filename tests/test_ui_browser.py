@@ -98,7 +98,7 @@ class ChatPage:
                 img: document.querySelectorAll('#bq-chat img, #bq-about img').length,
                 script: document.querySelectorAll('#bq-chat script, #bq-about script').length,
                 javascript_links: document.querySelectorAll('a[href^="javascript:" i]').length,
-                // The only links a reply may hold: "Show in document" and the configured help numbers.
+                // The only links a reply may hold: each quote's link to its document and the configured help numbers.
                 chat_links: [...document.querySelectorAll('#bq-chat a')].filter(
                     a => !/^(document\?doc=|tel:)/.test(a.getAttribute('href') || '')).length,
             })"""
