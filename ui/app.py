@@ -542,10 +542,10 @@ def launch_app(demo: gr.Blocks, settings: Settings, *, documents: Sequence[Docum
         server_port=settings.port,
         share=False,  # never a public *.gradio.live link
         auth=auth,
-        auth_message=(
-            "Log in with the user name and password set in BACLOFEN_QA_AUTH_USER / BACLOFEN_QA_AUTH_PASSWORD. "
-            f"After {settings.login_max_failures} failed attempts, logins from your address are refused for "
-            f"{settings.login_lockout_seconds:g} seconds."
+        auth_message=personalise(
+            load_labels().chat.login_message,
+            max_failures=str(settings.login_max_failures),
+            lockout_seconds=f"{settings.login_lockout_seconds:g}",
         )
         if auth
         else None,

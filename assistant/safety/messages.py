@@ -138,6 +138,7 @@ class ChatWords:
     rating_unmatched: str
     rating_not_saved: str
     rating_saved: str
+    login_message: str  # {max_failures}, {lockout_seconds}
 
     # The placeholders each entry may use besides {medicine} and {Medicine}.
     PLACEHOLDERS: ClassVar[Mapping[str, frozenset[str]]] = {
@@ -151,6 +152,7 @@ class ChatWords:
         "legend": frozenset({"urgent", "crisis", "caution", "unverified"}),
         "document_source": frozenset({"source"}),
         "could_not_answer": frozenset({"error"}),
+        "login_message": frozenset({"max_failures", "lockout_seconds"}),
     }
 
     @classmethod
