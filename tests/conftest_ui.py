@@ -168,7 +168,7 @@ class StubAssistant:
                 source="Web article from an online pharmacy site",
                 reviewed=False,
                 fingerprint="0",
-                notes="Not reviewed by a clinician.",
+                notes=load_labels().chat.not_reviewed,  # restating the review status, said once on the page
             ),
             Document(
                 doc_id="evil.txt",

@@ -98,7 +98,7 @@ class ChatPage:
                 img: document.querySelectorAll('#bq-chat img, #bq-about img').length,
                 script: document.querySelectorAll('#bq-chat script, #bq-about script').length,
                 javascript_links: document.querySelectorAll('a[href^="javascript:" i]').length,
-                // The only links a reply may hold: "Show in document" and the configured help numbers.
+                // The only links a reply may hold: each quote's link to its document and the configured help numbers.
                 chat_links: [...document.querySelectorAll('#bq-chat a')].filter(
                     a => !/^(document\?doc=|tel:)/.test(a.getAttribute('href') || '')).length,
             })"""
@@ -208,7 +208,7 @@ def test_html_javascript_and_markdown_links_in_a_question_stay_inert(stub_tab, p
 
 def test_html_javascript_and_markdown_links_in_a_document_stay_inert(stub_tab):
     reply = stub_tab.ask("show the evil document")
-    stub_tab.page.locator("#bq-about").get_by_text("About the sources").click()
+    stub_tab.page.locator("#bq-about").get_by_text(load_labels().chat.about_heading).click()
     stub_tab.page.locator("#bq-about .bq-docs").wait_for(state="visible")
     stub_tab.settle()
     assert stub_tab.dialogs == []
@@ -268,13 +268,13 @@ def test_a_too_long_question_gets_a_friendly_message_and_stays_in_the_box(stub_t
 
 
 def test_the_sources_panel_lists_each_document_and_its_review_status(stub_tab):
-    stub_tab.page.locator("#bq-about").get_by_text("About the sources").click()
+    stub_tab.page.locator("#bq-about").get_by_text(load_labels().chat.about_heading).click()
     panel = stub_tab.page.locator("#bq-about .bq-docs")
     panel.wait_for(state="visible")
     text = panel.inner_text()
     assert TITLE in text
     assert "Web article from an online pharmacy site" in text
-    assert "Not reviewed by a clinician." in text
+    assert load_labels().chat.not_reviewed in text
 
 
 def test_the_notice_under_the_title_says_what_the_assistant_is_not(stub_tab):

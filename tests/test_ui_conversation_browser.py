@@ -18,9 +18,18 @@ import re
 import pytest
 
 from assistant.config import Settings
-from assistant.safety import load_labels
+from assistant.safety import load_labels, personalise
 from tests.conftest_ui import SCREENSHOTS, StubAssistant, start_server
 from tests.test_ui_browser import ANSWER, ChatPage
+
+# The page's words, as wording.toml [chat] has them (the page reads the same copy).
+WORDS = load_labels().chat
+
+
+def over_limit_text(used: int, limit: int = 1000) -> str:
+    """What the counter says for a question of `used` characters over `limit` (figures as chat.js writes them)."""
+    return personalise(WORDS.counter_over, used=f"{used:,}", limit=f"{limit:,}", over=f"{used - limit:,}")
+
 
 pytest_plugins = ["tests.conftest_ui"]
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -169,7 +178,7 @@ def test_a_19_turn_conversation_shows_each_reply_where_the_user_looks(browser, r
             if expect == "error":
                 assert tab.box.input_value() == TOO_LONG, "a refused question left the box"
                 counter = tab.page.locator("#bq-counter")
-                assert "too many" in counter.inner_text() and counter.is_visible()
+                assert over_limit_text(len(TOO_LONG.strip())) == counter.inner_text().strip() and counter.is_visible()
                 tab.box.fill("")
             if turn in (6, 7):
                 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -240,7 +249,7 @@ def test_a_refused_question_gets_its_own_bubble_on_the_screen(browser, stub_serv
         tab.ask("show me a full answer")
         before = tab.answer_count()
         tab.box.fill("why " * 300)
-        assert "too many" in tab.page.locator("#bq-counter").inner_text()
+        assert tab.page.locator("#bq-counter").inner_text().strip() == over_limit_text(len(("why " * 300).strip()))
         tab.box.press("Enter")
         tab.wait_for_answers(before + 1)
         tab.page.wait_for_timeout(250)
@@ -259,9 +268,9 @@ def test_the_counter_appears_only_near_the_limit(browser, stub_server, size_name
         tab.box.fill("x" * 100)
         assert counter.inner_text().strip() == ""
         tab.box.fill("x" * 900)
-        assert counter.inner_text().strip() == "900 of 1,000 characters"
+        assert counter.inner_text().strip() == personalise(WORDS.counter_near, used="900", limit="1,000")
         tab.box.fill("x" * 1010)
-        assert "10 too many" in counter.inner_text()
+        assert counter.inner_text().strip() == over_limit_text(1010)
         snap(tab.page, f"counter-{size_name}")
     finally:
         tab.close()
@@ -273,23 +282,23 @@ def test_names_labels_and_toggles_are_plain_and_stateful(browser, stub_server, s
     try:
         tab.ask("show me a full answer")
         snapshot = tab.page.locator("body").aria_snapshot()
-        assert 'textbox "Your question"' in snapshot
+        assert f'textbox "{WORDS.question_label}"' in snapshot
         names = tab.page.evaluate(ACCESSIBLE_NAMES)
-        assert any(n.startswith("Assistant: EMERGENCY") for n in names)
+        assert any(n.startswith(f"{WORDS.assistant_name}: {load_labels().level('RED')}") for n in names)
         assert not [n for n in names if "<" in n]
         # Gradio's floating label and bin no longer sit over the conversation.
         assert not tab.page.locator("#bq-chat [data-testid=block-label]").is_visible()
         assert not tab.page.locator("#bq-chat .top-panel").is_visible()
         # The sources panel is a native disclosure: its state is exposed without script.
         summary = tab.page.locator("#bq-about summary")
-        assert "About the sources" in summary.inner_text()
+        assert WORDS.about_heading in summary.inner_text()
         assert tab.page.locator("#bq-about").get_attribute("open") is None
         summary.focus()
         tab.page.keyboard.press("Enter")
         assert tab.page.locator("#bq-about").get_attribute("open") is not None
         about = tab.page.locator("#bq-about").inner_text()
-        assert about.count("Not reviewed by a clinician.") == 1  # one document unreviewed, said once
-        assert "SAFETY.md" not in about and "Read the whole document" in about
+        assert about.count(WORDS.not_reviewed) == 1  # one document unreviewed, said once
+        assert "SAFETY.md" not in about and WORDS.read_document in about
         snap(tab.page, f"sources-open-{size_name}")
     finally:
         tab.close()
@@ -389,12 +398,12 @@ def test_copy_answer_copies_banners_quotes_and_sources_as_plain_text(browser, st
         tab.context.grant_permissions(["clipboard-read", "clipboard-write"])
         reply = tab.ask("show me a full answer")
         reply.locator(".bq-copy").click()
-        reply.locator(".bq-copy-status").get_by_text("Copied.").wait_for()
+        reply.locator(".bq-copy-status").get_by_text(WORDS.copied).wait_for()
         copied = tab.page.evaluate("navigator.clipboard.readText()")
         assert copied.startswith("EMERGENCY")
         assert "From the article:" in copied and "Common side effects of Baclofen include drowsiness" in copied
         assert load_labels().unverified("no WHO scheme of that name exists") in copied
-        assert "<" not in copied and "Copy answer" not in copied and "Show in document" not in copied
+        assert "<" not in copied and WORDS.copy_answer not in copied and WORDS.show_in_document not in copied
         snap(tab.page, f"copied-{size_name}")
     finally:
         tab.close()

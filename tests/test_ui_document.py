@@ -19,10 +19,10 @@ from starlette.datastructures import QueryParams
 
 from assistant.config import Settings
 from assistant.records import Document
+from assistant.safety import load_labels, personalise
 from tests.conftest_ui import XSS_IMG, XSS_SCRIPT, StubAssistant, start_server
 from ui.document_page import (
     CONTENT_SECURITY_POLICY,
-    INTRO_LINE,
     PageProblem,
     document_href,
     read_link,
@@ -144,13 +144,13 @@ def test_without_a_passage_the_whole_document_is_shown_without_a_mark_or_the_hig
     page = render_document_page(DOC, 0, 0)
     seen = read_page(page)
     assert seen.text == TEXT and seen.marks == []
-    assert INTRO_LINE not in page
+    assert load_labels().document_page.intro not in page
     assert document_href(DOC.doc_id, 0, 0).endswith("end=0")  # no #passage to jump to
 
 
 def test_the_page_says_what_is_highlighted_and_links_back_to_the_chat():
     page = render_document_page(DOC, 0, 5)
-    assert INTRO_LINE in page
+    assert load_labels().document_page.intro in page
     assert {"href": "./"} in read_page(page).links
     assert '<html lang="en">' in page and "<main>" in page and "<h1>" in page
     assert "white-space: pre-wrap" in page and "max-width: 70ch" in page
@@ -158,7 +158,7 @@ def test_the_page_says_what_is_highlighted_and_links_back_to_the_chat():
 
 
 @pytest.mark.parametrize(
-    ("reviewed", "words"), [(True, "Reviewed by a clinician."), (False, "Not reviewed by a clinician.")]
+    ("reviewed", "words"), [(True, load_labels().chat.reviewed), (False, load_labels().chat.not_reviewed)]
 )
 def test_the_page_shows_the_title_the_source_and_whether_a_clinician_reviewed_it(reviewed, words):
     page = render_document_page(replace(DOC, reviewed=reviewed), 0, 0)
@@ -244,7 +244,7 @@ def test_the_link_is_relative_so_it_works_under_a_path_prefix():
         ("doc=d.txt&start=1_0&end=20", 400, "“start” must be a whole number"),
         ("doc=d.txt&start=%D9%A1&end=2", 400, "“start” must be a whole number"),  # an Arabic-Indic digit one
         ("doc=d.txt&start=1" + "0" * 5000 + "&end=2", 400, "“start” must be a whole number"),
-        ("doc=d.txt&start=3&end=2", 400, "ends (character 2) before it starts (character 3)"),
+        ("doc=d.txt&start=3&end=2", 400, personalise(load_labels().document_page.link_backwards, start="3", end="2")),
         ("doc=d.txt&start=0&end=11", 400, "the document has 10 characters"),
         ("doc=d.txt&doc=other.txt&start=0&end=1", 400, "gives “doc” 2 times"),
     ],

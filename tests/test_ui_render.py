@@ -15,7 +15,7 @@ from hypothesis import given, strategies as st
 
 from assistant.config import Settings
 from assistant.records import Document, Notice
-from assistant.safety import load_labels
+from assistant.safety import load_labels, personalise
 from assistant.serialize import answer_to_dict
 from tests.conftest_ui import (
     AMBER,
@@ -252,8 +252,8 @@ def test_the_sources_panel_renders_document_fields_as_text_and_links_only_web_ad
     assert "script" not in parsed.tags and "img" not in parsed.tags
     hrefs = [value for name, value in parsed.attributes if name == "href" and not value.startswith("document?")]
     assert hrefs == ["https://example.org/a?x=1&y=2"]
-    assert "Not reviewed by a clinician." in parsed.text
-    assert "Reviewed by a clinician." in parsed.text
+    assert load_labels().chat.not_reviewed in parsed.text
+    assert load_labels().chat.reviewed in parsed.text
     assert f"Evil {XSS_IMG} document" in parsed.text
     assert "Web article from an online pharmacy site" in parsed.text
 
@@ -399,12 +399,13 @@ def test_the_chat_shows_messages_as_html_without_markdown_or_latex():
 def test_the_page_states_what_the_assistant_is_and_is_not():
     from ui.app import notice_line
 
+    words = load_labels().chat  # the sentence as wording.toml [chat] writes it, its **bold** shown as bold
     line = Collected(notice_line(Settings(emergency_number="000"), StubAssistant().documents[:1], "baclofen")).text
-    assert line == (
-        "This assistant only quotes one article about baclofen that no clinician has reviewed. "
-        "It is not a doctor or pharmacist and does not give medical advice. "
-        "In an emergency, call your local emergency number (000)."
-    )
+    what = personalise(
+        words.notice_line, "baclofen", documents=words.notice_one_document, review=words.notice_none_reviewed
+    ).replace("**", "")
+    assert line == f"{what} {personalise(words.notice_emergency, emergency_number='000')}"
+    assert "baclofen" in line and "000" in line and "*" not in line and "{" not in line
 
 
 def test_the_notice_line_follows_the_documents_review_status():
@@ -430,7 +431,9 @@ def test_the_sources_panel_starts_with_the_engines_long_disclaimer():
     stub = StubAssistant()
     stub.messages = Messages()
     panel = about_panel(stub)
-    assert Collected(panel).text.startswith(f"About the sourcesLong disclaimer about 2 document(s) {XSS_IMG}")
+    assert Collected(panel).text.startswith(
+        f"{load_labels().chat.about_heading}Long disclaimer about 2 document(s) {XSS_IMG}"
+    )
     assert "<img" not in panel
 
 

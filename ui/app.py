@@ -31,7 +31,15 @@ from assistant.safety import Labels, SafetyMessages, load_labels, personalise
 from assistant.serialize import answer_to_dict
 from ui.document_page import document_route
 from ui.feedback import FeedbackLog
-from ui.render import Contacts, render_answer, render_documents, render_error, render_question, text_to_html
+from ui.render import (
+    Contacts,
+    render_answer,
+    render_documents,
+    render_error,
+    render_question,
+    text_to_html,
+    words_to_html,
+)
 from ui.web_guard import guard_middleware
 
 log = logging.getLogger(__name__)
@@ -139,7 +147,7 @@ def respond(
     except InvalidQuestionError as exc:
         return Reply(render_error(str(exc)), accepted=False)
     except AssistantError as exc:
-        return Reply(render_error(f"Sorry, the assistant could not answer: {exc}"), accepted=False)
+        return Reply(render_error(personalise(load_labels().chat.could_not_answer, error=str(exc))), accepted=False)
     full = not disclaimer_shown(history, answer.disclaimer)
     return Reply(render_answer(answer, contacts=contacts, full_disclaimer=full), accepted=True)
 
@@ -214,7 +222,7 @@ def rate_reply(history: Sequence[Any] | None, index: Any, liked: Any, feedback: 
     messages = list(history or ())
     position = index[0] if isinstance(index, (list, tuple)) and index else index
     if not isinstance(position, int) or not 0 <= position < len(messages) or _role(messages[position]) != "assistant":
-        raise gr.Error("That rating could not be matched to an answer; please try again.", print_exception=False)
+        raise gr.Error(load_labels().chat.rating_unmatched, print_exception=False)
     earlier = last_question(messages[:position])
     thumbs_up = liked is True or liked == "Like"
     try:
@@ -223,8 +231,8 @@ def rate_reply(history: Sequence[Any] | None, index: Any, liked: Any, feedback: 
         )
     except OSError:
         log.exception("The feedback file %s could not be written", feedback.path)
-        raise gr.Error("Sorry, your rating could not be saved.", print_exception=False) from None
-    gr.Info("Thank you: your rating was saved.")
+        raise gr.Error(load_labels().chat.rating_not_saved, print_exception=False) from None
+    gr.Info(load_labels().chat.rating_saved)
 
 
 def ask_json(question: str, history: Sequence[str] | None, assistant: ChatAssistant) -> dict[str, Any]:
@@ -252,24 +260,19 @@ def example_questions(medicine: str) -> tuple[str, ...]:
 
 
 def notice_line(settings: Settings, documents: Sequence[Document], medicine: str) -> str:
-    """The one line under the title: what the assistant is and is not."""
-    what = "one article" if len(documents) == 1 else f"{len(documents)} documents"
+    """The one line under the title: what the assistant is and is not ("this medicine" when the corpus names none)."""
+    words = load_labels().chat
+    count = len(documents)
+    what = words.notice_one_document if count == 1 else personalise(words.notice_documents, count=str(count))
     if documents and all(d.reviewed for d in documents):
         review = ""
     elif any(d.reviewed for d in documents):
-        review = ", not all of them reviewed by a clinician"
+        review = words.notice_some_reviewed
     else:
-        review = " that no clinician has reviewed"
-    about = html.escape(personalise("{medicine}", medicine))  # "this medicine" when the corpus names none
-    return (
-        '<p class="bq-notice-line" role="note">'
-        f"This assistant only <strong>quotes</strong> {what} about {about}{review}. "
-        "It is <strong>not</strong> a doctor or pharmacist and does not give medical advice. "
-        + contacts_for(settings).linkify(
-            f"In an emergency, call your local emergency number ({html.escape(settings.emergency_number)})."
-        )
-        + "</p>"
-    )
+        review = words.notice_none_reviewed
+    line = words_to_html(words.notice_line, medicine, documents=text_to_html(what), review=text_to_html(review))
+    emergency = words_to_html(words.notice_emergency, emergency_number=html.escape(settings.emergency_number))
+    return f'<p class="bq-notice-line" role="note">{line} {contacts_for(settings).linkify(emergency)}</p>'
 
 
 def contacts_for(settings: Settings) -> Contacts:
@@ -280,13 +283,9 @@ def contacts_for(settings: Settings) -> Contacts:
 def about_legend(labels: Labels) -> str:
     """How to read an answer; the banner labels and the "unverified" marker named as the answers show them."""
     urgent, crisis, caution = (html.escape(labels.level(level)) for level in (Level.RED, Level.CRISIS, Level.AMBER))
-    return (
-        "<p>Every answer is a word-for-word quotation from the documents below; nothing is written by a computer "
-        "model. The <mark>highlighted</mark> sentence is the one that best matches your question. "
-        f"Banners marked <strong>{urgent}</strong>, <strong>{crisis}</strong> or <strong>{caution}</strong> are fixed "
-        f"safety messages shown before the quotes. “{html.escape(labels.unverified_label)}” marks claims in the "
-        "article that could not be checked.</p>"
-    )
+    unverified = html.escape(labels.unverified_label)
+    legend = words_to_html(labels.chat.legend, urgent=urgent, crisis=crisis, caution=caution, unverified=unverified)
+    return f"<p>{legend}</p>"
 
 
 def long_disclaimer(assistant: ChatAssistant) -> str:
@@ -303,7 +302,7 @@ def about_panel(assistant: ChatAssistant) -> str:
     disclaimer = long_disclaimer(assistant)
     intro = f'<p class="bq-long-disclaimer">{text_to_html(disclaimer)}</p>' if disclaimer else ""
     return (
-        '<details id="bq-about"><summary>About the sources</summary>'
+        f'<details id="bq-about"><summary>{text_to_html(assistant.messages.labels.chat.about_heading)}</summary>'
         + intro
         + about_legend(assistant.messages.labels)
         + render_documents(assistant.documents)
@@ -311,15 +310,34 @@ def about_panel(assistant: ChatAssistant) -> str:
     )
 
 
+# The words chat.js shows (wording.toml [chat] entry -> the data attribute it reads), so the script holds
+# no second copy of them.
+SCRIPT_WORDS = {
+    "question_label": "question",
+    "you": "you",
+    "assistant_name": "assistant",
+    "counter_near": "near",
+    "counter_over": "over",
+    "copied": "copied",
+    "copy_failed": "copy-failed",
+}
+
+
+def script_words(labels: Labels) -> str:
+    """A hidden element whose data attributes are the words chat.js shows (it reads them from the page)."""
+    attributes = " ".join(
+        f'data-{attribute}="{html.escape(getattr(labels.chat, entry), quote=True)}"'
+        for entry, attribute in SCRIPT_WORDS.items()
+    )
+    return f'<div id="bq-words" hidden {attributes}></div>'
+
+
 # Gradio keeps a per-session copy of every component's config (about 33 KiB here) for its last
 # SESSION_STATE_CAPACITY sessions, and every API call is a new session: with Gradio's default (10,000)
 # the server grew by 64 MiB over 2,000 API calls and would reach about 330 MiB. This app keeps nothing
 # in session state (the chat history travels with each event), so evicting an old session loses nothing.
 SESSION_STATE_CAPACITY = 500
-INTERNAL_ERROR_MESSAGE = (
-    "Sorry, the assistant failed on this request (an internal error, recorded in the server log). "
-    "Please try again; if it keeps happening, tell whoever runs this server."
-)
+INTERNAL_ERROR_MESSAGE = load_labels().chat.internal_error
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
@@ -419,6 +437,7 @@ def build_app(assistant: ChatAssistant, settings: Settings) -> gr.Blocks:
         return ask_json(question, history, assistant)
 
     medicine = assistant.medicine
+    words = load_labels().chat
     title = page_title(medicine)
     examples = example_questions(medicine)
     with ChatBlocks(title=title, analytics_enabled=False) as demo:
@@ -427,7 +446,7 @@ def build_app(assistant: ChatAssistant, settings: Settings) -> gr.Blocks:
         )
         saved = gr.BrowserState([], storage_key=STORAGE_KEY)
         chatbot = gr.Chatbot(
-            label="Conversation",
+            label=words.conversation_label,
             show_label=False,  # Gradio floats the label over the first line of the conversation
             elem_id="bq-chat",
             height="62vh",  # a phone gets no inner scrolling at all (chat.css)
@@ -446,29 +465,33 @@ def build_app(assistant: ChatAssistant, settings: Settings) -> gr.Blocks:
             buttons=[],  # Gradio's copy button would copy the reply's HTML; each reply has its own (chat.js)
             placeholder=(
                 f"<p><strong>{html.escape(load_labels().prompt(medicine))}</strong><br>"
-                "Answers are word-for-word quotations from the documents listed under “About the sources”. "
-                "They are not medical advice.</p>"
+                + words_to_html(words.chat_placeholder, medicine, about_heading=text_to_html(words.about_heading))
+                + "</p>"
             ),
         )
         textbox = gr.Textbox(
-            label="Your question",
-            placeholder="Type your question and press Enter",
+            label=words.question_label,
+            placeholder=words.question_placeholder,
             lines=1,
             max_lines=6,
-            submit_btn="Ask",
+            submit_btn=words.ask_button,
             elem_id="bq-question",
         )
-        # Filled by chat.js as the question nears max_question_chars.
+        # Filled by chat.js as the question nears max_question_chars; #bq-words hands chat.js its words.
         gr.HTML(
-            f'<div id="bq-counter" role="status" aria-live="polite" data-max="{settings.max_question_chars}"></div>',
+            f'<div id="bq-counter" role="status" aria-live="polite" data-max="{settings.max_question_chars}"></div>'
+            + script_words(load_labels()),
             padding=False,
             elem_id="bq-counter-block",
         )
         with gr.Row(elem_id="bq-tools"):
-            again_button = gr.Button("Ask again", size="sm", variant="secondary", elem_id="bq-again")
-            edit_button = gr.Button("Edit last question", size="sm", variant="secondary", elem_id="bq-edit")
-            clear_button = gr.ClearButton([textbox, chatbot], value="Clear conversation", size="sm", elem_id="bq-clear")
-        gr.HTML('<h2 class="bq-examples-title">Example questions <span>(click to ask)</span></h2>', padding=False)
+            again_button = gr.Button(words.ask_again, size="sm", variant="secondary", elem_id="bq-again")
+            edit_button = gr.Button(words.edit_last_question, size="sm", variant="secondary", elem_id="bq-edit")
+            clear_button = gr.ClearButton(
+                [textbox, chatbot], value=words.clear_conversation, size="sm", elem_id="bq-clear"
+            )
+        heading = f"{text_to_html(words.examples_heading)} <span>{text_to_html(words.examples_hint)}</span>"
+        gr.HTML(f'<h2 class="bq-examples-title">{heading}</h2>', padding=False)
         with gr.Row(elem_id="bq-examples"):
             example_buttons = [gr.Button(question, size="sm", variant="secondary") for question in examples]
         gr.HTML(about_panel(assistant), padding=False)
@@ -519,10 +542,10 @@ def launch_app(demo: gr.Blocks, settings: Settings, *, documents: Sequence[Docum
         server_port=settings.port,
         share=False,  # never a public *.gradio.live link
         auth=auth,
-        auth_message=(
-            "Log in with the user name and password set in BACLOFEN_QA_AUTH_USER / BACLOFEN_QA_AUTH_PASSWORD. "
-            f"After {settings.login_max_failures} failed attempts, logins from your address are refused for "
-            f"{settings.login_lockout_seconds:g} seconds."
+        auth_message=personalise(
+            load_labels().chat.login_message,
+            max_failures=str(settings.login_max_failures),
+            lockout_seconds=f"{settings.login_lockout_seconds:g}",
         )
         if auth
         else None,

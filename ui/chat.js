@@ -5,6 +5,10 @@
   const $ = (selector, root = document) => root.querySelector(selector);
   const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
   const plain = (element) => (element.innerText || element.textContent || "").replace(/\s+/g, " ").trim();
+  // The words this script shows come from wording.toml [chat], handed over as data attributes of #bq-words
+  // (ui/app.py script_words); {name} in them is filled here.
+  const words = () => ($("#bq-words") || { dataset: {} }).dataset;
+  const fill = (template, values) => (template || "").replace(/\{(\w+)\}/g, (all, name) => (name in values ? values[name] : all));
   const scrolls = (element) =>
     !!element && /(auto|scroll)/.test(getComputedStyle(element).overflowY) && element.scrollHeight > element.clientHeight + 1;
 
@@ -35,7 +39,7 @@
   // label also holds the "Ask" button's text; the scrolling conversation is not in the tab order.
   const fixNames = () => {
     for (const message of $$('#bq-chat [data-testid="bot"], #bq-chat [data-testid="user"]')) {
-      const who = message.dataset.testid === "bot" ? "Assistant" : "You";
+      const who = message.dataset.testid === "bot" ? words().assistant : words().you;
       // A reply is named by its text without its links and buttons (the same text "Copy answer" copies).
       const reply = $(".bq-answer", message);
       const text = reply ? replyText(reply).replace(/\s+/g, " ").trim() : plain(message);
@@ -43,7 +47,8 @@
       if (message.getAttribute("aria-label") !== name) message.setAttribute("aria-label", name);
     }
     const box = $("#bq-question textarea");
-    if (box && box.getAttribute("aria-label") !== "Your question") box.setAttribute("aria-label", "Your question");
+    const label = words().question;
+    if (box && label && box.getAttribute("aria-label") !== label) box.setAttribute("aria-label", label);
     const panel = $('#bq-chat [role="log"]');
     if (panel && panel.getAttribute("tabindex") !== "0") panel.setAttribute("tabindex", "0");
   };
@@ -57,11 +62,12 @@
     if (!box || !out) return;
     const limit = Number(out.dataset.max || 0);
     const used = box.value.trim().length;
+    const figures = { used: used.toLocaleString("en"), limit: limit.toLocaleString("en"), over: (used - limit).toLocaleString("en") };
     let text = "";
     if (limit && used > limit) {
-      text = `${used.toLocaleString("en")} of ${limit.toLocaleString("en")} characters: ${(used - limit).toLocaleString("en")} too many. Please shorten your question.`;
+      text = fill(words().over, figures);
     } else if (limit && used >= limit * 0.8) {
-      text = `${used.toLocaleString("en")} of ${limit.toLocaleString("en")} characters`;
+      text = fill(words().near, figures);
     }
     if (out.textContent !== text) out.textContent = text;
     out.classList.toggle("bq-over", !!limit && used > limit);
@@ -104,7 +110,7 @@
     const status = $(".bq-copy-status", reply);
     const done = await copy(replyText(reply));
     if (status) {
-      status.textContent = done ? "Copied." : "Could not copy: select the text and copy it.";
+      status.textContent = (done ? words().copied : words().copyFailed) || "";
       setTimeout(() => { status.textContent = ""; }, 3000);
     }
   });

@@ -33,13 +33,13 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from assistant.records import Document
+from assistant.safety import load_labels, personalise
 
 log = logging.getLogger(__name__)
 
 DOCUMENT_PATH = "/document"
 PASSAGE_ANCHOR = "passage"
-INTRO_LINE = "The highlighted text is the passage quoted in the chat."
-BACK_TO_CHAT = "Back to the chat"
+# The page's words are wording.toml [document_page] (load_labels().document_page), the one copy tests read too.
 
 # No script, image, font, frame, form or connection at all; only the page's own <style>.
 # `default-src` does not cover base-uri, form-action or frame-ancestors: they are closed separately
@@ -131,7 +131,7 @@ def _page(title: str, body: str) -> str:
 
 def _back_link() -> str:
     # "./" is the chat page, wherever the app is mounted (the page sits next to it).
-    return f'<p><a href="./">{BACK_TO_CHAT}</a></p>'
+    return f'<p><a href="./">{html.escape(load_labels().document_page.back_to_chat)}</a></p>'
 
 
 def render_document_text(text: str, start: int, end: int) -> str:
@@ -145,11 +145,12 @@ def render_document_text(text: str, start: int, end: int) -> str:
     if start == end:
         return html.escape(text)
     # Screen readers do not announce <mark>: the hidden words say where the quote starts and ends.
+    words = load_labels().document_page
     return (
         f"{html.escape(text[:start])}"
-        '<span class="visually-hidden">(Quoted passage starts.) </span>'
+        f'<span class="visually-hidden">{html.escape(words.passage_starts)} </span>'
         f'<mark id="{PASSAGE_ANCHOR}">{html.escape(text[start:end])}</mark>'
-        '<span class="visually-hidden"> (Quoted passage ends.)</span>'
+        f'<span class="visually-hidden"> {html.escape(words.passage_ends)}</span>'
         f"{html.escape(text[end:])}"
     )
 
@@ -160,30 +161,32 @@ def render_document_page(document: Document, start: int, end: int) -> str:
     Raises:
         ValueError: the offsets are not 0 <= start <= end <= len(document.text).
     """
+    labels = load_labels()
+    words = labels.document_page
     text = render_document_text(document.text, start, end)
     link = web_link(document.source)
-    source = html.escape(document.source) or "not recorded"
+    source = html.escape(document.source) or html.escape(words.source_not_recorded)
     if link:
         source = f'<a href="{html.escape(link, quote=True)}" rel="noopener noreferrer">{source}</a>'
     reviewed = (
-        "Reviewed by a clinician."
+        html.escape(labels.chat.reviewed)
         if document.reviewed
-        else '<span class="unreviewed">Not reviewed by a clinician.</span>'
+        else f'<span class="unreviewed">{html.escape(labels.chat.not_reviewed)}</span>'
     )
-    facts = [("Source", source), ("Review", reviewed)]
+    facts = [(words.source, source), (words.review, reviewed)]
     if document.published:
-        facts.append(("Published", html.escape(document.published)))
-    facts_html = "".join(f"<div><dt>{name}:</dt> <dd>{value}</dd></div>" for name, value in facts)
-    intro = f'<p class="intro">{INTRO_LINE}</p>' if start < end else ""
+        facts.append((words.published, html.escape(document.published)))
+    facts_html = "".join(f"<div><dt>{html.escape(name)}:</dt> <dd>{value}</dd></div>" for name, value in facts)
+    intro = f'<p class="intro">{html.escape(words.intro)}</p>' if start < end else ""
     body = (
         f"{_back_link()}\n"
         f"<h1>{html.escape(document.title)}</h1>\n"
         f"{intro}\n"
         f'<dl class="facts">{facts_html}</dl>\n'
-        f'<section class="text" aria-label="Text of the document">{text}</section>\n'
+        f'<section class="text" aria-label="{html.escape(words.text_label, quote=True)}">{text}</section>\n'
         f"{_back_link()}"
     )
-    return _page(f"{document.title} (document)", body)
+    return _page(personalise(words.title, title=document.title), body)
 
 
 def render_problem_page(heading: str, sentence: str) -> str:
@@ -204,8 +207,9 @@ class PageProblem(Exception):
 def _one_value(query: Any, name: str) -> str | None:
     values = query.getlist(name)
     if len(values) > 1:
-        sentence = f"The link gives “{name}” {len(values)} times; it must be given once."
-        raise PageProblem(400, "Link not understood", sentence)
+        words = load_labels().document_page
+        sentence = personalise(words.link_repeated, name=name, count=str(len(values)))
+        raise PageProblem(400, words.link_not_understood, sentence)
     return values[0] if values else None
 
 
@@ -215,9 +219,10 @@ def read_link(query: Any, documents: Mapping[str, Document]) -> tuple[Document, 
     Raises:
         PageProblem: 400 for a missing doc or bad offsets, 404 for a document that is not loaded.
     """
+    words = load_labels().document_page
     doc_id = _one_value(query, "doc")
     if not doc_id:
-        raise PageProblem(400, "Link not understood", "The link does not say which document to show.")
+        raise PageProblem(400, words.link_not_understood, words.link_without_document)
     offsets = []
     for name in ("start", "end"):
         raw = _one_value(query, name)
@@ -226,28 +231,18 @@ def read_link(query: Any, documents: Mapping[str, Document]) -> tuple[Document, 
         elif OFFSET_PATTERN.fullmatch(raw):
             offsets.append(int(raw))
         else:
-            raise PageProblem(
-                400, "Link not understood", f"The link's “{name}” must be a whole number of characters (0 or more)."
-            )
+            raise PageProblem(400, words.link_not_understood, personalise(words.link_bad_offset, name=name))
     start, end = offsets
     document = documents.get(doc_id)
     if document is None:
-        raise PageProblem(
-            404,
-            "Document not found",
-            "This assistant has no document with that name. The documents may have changed since the answer "
-            "was given; ask the question again in the chat.",
-        )
+        sentence = f"{words.document_not_found_text} {words.documents_changed}"
+        raise PageProblem(404, words.document_not_found, sentence)
     if start > end:
-        sentence = f"The link's passage ends (character {end}) before it starts (character {start})."
-        raise PageProblem(400, "Link not understood", sentence)
+        sentence = personalise(words.link_backwards, start=str(start), end=str(end))
+        raise PageProblem(400, words.link_not_understood, sentence)
     if end > len(document.text):
-        raise PageProblem(
-            400,
-            "Passage not in this document",
-            f"The link points at characters {start} to {end}, but the document has {len(document.text)} characters. "
-            "The documents may have changed since the answer was given; ask the question again in the chat.",
-        )
+        outside = personalise(words.passage_outside, start=str(start), end=str(end), length=str(len(document.text)))
+        raise PageProblem(400, words.passage_not_in_document, f"{outside} {words.documents_changed}")
     return document, start, end
 
 
@@ -317,7 +312,9 @@ def document_route(documents: Sequence[Document]) -> Route:
         if not await gradio_lets_in(request):
             return _html_response(
                 401,
-                render_problem_page("Please log in", "Log in to the chat first, then follow the link again."),
+                render_problem_page(
+                    load_labels().document_page.log_in_first, load_labels().document_page.log_in_first_text
+                ),
             )
         try:
             document, start, end = read_link(request.query_params, by_id)

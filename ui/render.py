@@ -24,14 +24,16 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from assistant.records import LEVEL_ORDER, Answer, Document, Level, Notice, Passage
-from assistant.safety import load_labels
+from assistant.safety import load_labels, personalise
 from ui.document_page import document_href, web_link
 
-# The banner labels, the "unverified" marker and the plain "not found" reply come from wording.toml
-# (assistant.safety.load_labels), the one copy the terminal and the tests read too.
+# Every word shown here that is not user or corpus text (banner labels, the "unverified" marker, the plain
+# "not found" reply, the [chat] words) comes from wording.toml (assistant.safety.load_labels), the one copy
+# the terminal and the tests read too.
 KINDS = ("answer", "not_found", "help", "emergency_only")
-COPY_LABEL = "Copy answer"
-SHOW_IN_DOCUMENT = "Show in document"
+# In a [chat] sentence shown as HTML: **bold** and ==highlighted== (as an answer's best sentence).
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_HIGHLIGHTED = re.compile(r"==(.+?)==")
 
 # A phone number as people write one: digits with spaces, dashes, dots, brackets, an optional "+".
 _PHONE = re.compile(r"^\+?\(?[0-9][0-9 ().-]*[0-9]$|^[0-9]$")
@@ -72,6 +74,19 @@ def text_to_html(text: str) -> str:
     """Text shown as text: every character escaped, line breaks kept as <br>."""
     escaped = html.escape(text, quote=True)
     return escaped.replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def words_to_html(template: str, medicine: str = "", **html_values: str) -> str:
+    """A wording.toml [chat] sentence as HTML: its text escaped, **x** bold, ==x== highlighted, then its
+    placeholders filled: {medicine} with `medicine` (escaped), the others with `html_values` (already HTML,
+    so they can hold links; placed after the markup so that nothing in them is read as markup)."""
+    marked = _HIGHLIGHTED.sub(r"<mark>\1</mark>", _BOLD.sub(r"<strong>\1</strong>", text_to_html(template)))
+    return personalise(marked, html.escape(medicine), **html_values)
+
+
+def new_tab_note() -> str:
+    """The words a screen reader hears after a link that opens a new tab."""
+    return f'<span class="bq-sr-only"> {text_to_html(load_labels().chat.new_tab)}</span>'
 
 
 def _level_rank(notice: Notice) -> int:
@@ -128,7 +143,8 @@ def render_quote_text(passage: Passage) -> str:
 def render_passage(passage: Passage) -> str:
     section = ""
     if passage.section:
-        section = f' <span class="bq-section">· section “{text_to_html(passage.section)}”</span>'
+        shown = words_to_html(load_labels().chat.section, section=text_to_html(passage.section))
+        section = f' <span class="bq-section">{shown}</span>'
     source = f"<strong>{text_to_html(passage.label)}</strong> <cite>{text_to_html(passage.source)}</cite>{section}"
     marker = load_labels().unverified
     unverified = "".join(
@@ -137,8 +153,8 @@ def render_passage(passage: Passage) -> str:
     # A new tab, so the conversation stays where it was.
     href = html.escape(document_href(passage.doc_id, passage.start, passage.end), quote=True)
     show = (
-        f'<a class="bq-show" href="{href}" target="_blank" rel="noopener noreferrer">{SHOW_IN_DOCUMENT}'
-        '<span class="bq-sr-only"> (opens in a new tab)</span></a>'
+        f'<a class="bq-show" href="{href}" target="_blank" rel="noopener noreferrer">'
+        f"{text_to_html(load_labels().chat.show_in_document)}{new_tab_note()}</a>"
     )
     return (
         '<div class="bq-passage">'
@@ -170,7 +186,7 @@ def render_answer(answer: Answer, *, contacts: Contacts = Contacts(), full_discl
         parts.append(f'<p class="bq-disclaimer bq-disclaimer-{size}">{text_to_html(disclaimer)}</p>')
     parts.append(
         '<div class="bq-actions">'
-        f'<button type="button" class="bq-copy">{COPY_LABEL}</button>'
+        f'<button type="button" class="bq-copy">{text_to_html(load_labels().chat.copy_answer)}</button>'
         '<span class="bq-copy-status" role="status"></span>'
         "</div>"
     )
@@ -197,14 +213,15 @@ def render_question(question: str) -> str:
 def render_documents(documents: Iterable[Document]) -> str:
     """The "About the sources" panel: each document, where it comes from, whether it was reviewed,
     and a link to read it whole."""
+    words = load_labels().chat
     items = []
     for document in documents:
         source = text_to_html(document.source)
         href = web_link(document.source)
         if href:
             source = f'<a href="{html.escape(href, quote=True)}" target="_blank" rel="noopener noreferrer">{source}</a>'
-        status = "Reviewed by a clinician." if document.reviewed else "Not reviewed by a clinician."
-        reviewed = f'<span class="bq-{"reviewed" if document.reviewed else "unreviewed"}">{status}</span>'
+        status = words.reviewed if document.reviewed else words.not_reviewed
+        reviewed = f'<span class="bq-{"reviewed" if document.reviewed else "unreviewed"}">{text_to_html(status)}</span>'
         # A sidecar's notes often restate the review status; it is said once, above.
         notes_text = document.notes.replace(status, "").strip()
         notes = f'<div class="bq-doc-notes">{text_to_html(notes_text)}</div>' if notes_text else ""
@@ -212,13 +229,13 @@ def render_documents(documents: Iterable[Document]) -> str:
         items.append(
             '<li class="bq-doc">'
             f'<div class="bq-doc-title"><cite>{text_to_html(document.title)}</cite></div>'
-            f'<div class="bq-doc-source">Source: {source}</div>'
+            f'<div class="bq-doc-source">{words_to_html(words.document_source, source=source)}</div>'
             f'<div class="bq-doc-review">{reviewed}</div>'
             f"{notes}"
-            f'<div class="bq-doc-read"><a href="{read}" target="_blank" rel="noopener noreferrer">Read the whole '
-            'document<span class="bq-sr-only"> (opens in a new tab)</span></a></div>'
+            f'<div class="bq-doc-read"><a href="{read}" target="_blank" rel="noopener noreferrer">'
+            f"{text_to_html(words.read_document)}{new_tab_note()}</a></div>"
             "</li>"
         )
     if not items:
-        return '<p class="bq-docs-empty">No documents are loaded.</p>'
+        return f'<p class="bq-docs-empty">{text_to_html(words.no_documents)}</p>'
     return f'<ul class="bq-docs">{"".join(items)}</ul>'

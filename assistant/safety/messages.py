@@ -12,10 +12,10 @@ import re
 import string
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from assistant.config import Settings
 from assistant.errors import DataFileError
@@ -93,6 +93,136 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class ChatWords:
+    """wording.toml [chat]: the chat page's own words (buttons, headings, counter, its error sentences).
+
+    Each field is the entry of the same name, checked to use only the placeholders `PLACEHOLDERS` allows
+    it ({medicine} and {Medicine} everywhere); fill them with `personalise`.
+    """
+
+    notice_line: str  # the line under the title; **bold**, {documents}, {medicine}, {review}
+    notice_one_document: str
+    notice_documents: str  # {count}
+    notice_some_reviewed: str
+    notice_none_reviewed: str
+    notice_emergency: str  # {emergency_number}
+    chat_placeholder: str  # {about_heading}
+    conversation_label: str
+    question_label: str
+    question_placeholder: str
+    ask_button: str
+    ask_again: str
+    edit_last_question: str
+    clear_conversation: str
+    examples_heading: str
+    examples_hint: str
+    counter_near: str  # {used}, {limit}: filled by chat.js
+    counter_over: str  # {used}, {limit}, {over}
+    you: str
+    assistant_name: str
+    section: str  # {section}
+    show_in_document: str
+    new_tab: str
+    copy_answer: str
+    copied: str
+    copy_failed: str
+    about_heading: str
+    legend: str  # **bold**, ==highlighted==, {urgent}, {crisis}, {caution}, {unverified}
+    reviewed: str
+    not_reviewed: str
+    document_source: str  # {source}
+    read_document: str
+    no_documents: str
+    could_not_answer: str  # {error}
+    internal_error: str
+    rating_unmatched: str
+    rating_not_saved: str
+    rating_saved: str
+    login_message: str  # {max_failures}, {lockout_seconds}
+
+    # The placeholders each entry may use besides {medicine} and {Medicine}.
+    PLACEHOLDERS: ClassVar[Mapping[str, frozenset[str]]] = {
+        "notice_line": frozenset({"documents", "review"}),
+        "notice_documents": frozenset({"count"}),
+        "notice_emergency": frozenset({"emergency_number"}),
+        "chat_placeholder": frozenset({"about_heading"}),
+        "counter_near": frozenset({"used", "limit"}),
+        "counter_over": frozenset({"used", "limit", "over"}),
+        "section": frozenset({"section"}),
+        "legend": frozenset({"urgent", "crisis", "caution", "unverified"}),
+        "document_source": frozenset({"source"}),
+        "could_not_answer": frozenset({"error"}),
+        "login_message": frozenset({"max_failures", "lockout_seconds"}),
+    }
+
+    @classmethod
+    def from_dict(cls, table: Any, path: Path = SAFETY_FILE) -> ChatWords:
+        """Raises DataFileError naming the file and the entry: a missing, unknown, empty or badly templated one."""
+        return cls(**_word_table(table, "chat", [f.name for f in fields(cls)], cls.PLACEHOLDERS, path))
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentPageWords:
+    """wording.toml [document_page]: the words of the "Show in document" page and of its problem pages."""
+
+    title: str  # {title}: the document's title
+    back_to_chat: str
+    intro: str
+    source: str
+    review: str
+    published: str
+    source_not_recorded: str
+    text_label: str
+    passage_starts: str
+    passage_ends: str
+    link_not_understood: str
+    link_repeated: str  # {name}, {count}
+    link_without_document: str
+    link_bad_offset: str  # {name}
+    link_backwards: str  # {start}, {end}
+    document_not_found: str
+    document_not_found_text: str
+    passage_not_in_document: str
+    passage_outside: str  # {start}, {end}, {length}
+    documents_changed: str
+    log_in_first: str
+    log_in_first_text: str
+
+    PLACEHOLDERS: ClassVar[Mapping[str, frozenset[str]]] = {
+        "title": frozenset({"title"}),
+        "link_repeated": frozenset({"name", "count"}),
+        "link_bad_offset": frozenset({"name"}),
+        "link_backwards": frozenset({"start", "end"}),
+        "passage_outside": frozenset({"start", "end", "length"}),
+    }
+
+    @classmethod
+    def from_dict(cls, table: Any, path: Path = SAFETY_FILE) -> DocumentPageWords:
+        """Raises DataFileError naming the file and the entry: a missing, unknown, empty or badly templated one."""
+        return cls(**_word_table(table, "document_page", [f.name for f in fields(cls)], cls.PLACEHOLDERS, path))
+
+
+def _word_table(
+    table: Any, name: str, entries: Sequence[str], placeholders: Mapping[str, frozenset[str]], path: Path
+) -> dict[str, str]:
+    """The entries of the wording table [name], each checked as a template using only {medicine}, {Medicine} and
+    its own `placeholders`. Raises DataFileError naming the file, the table and the entry."""
+    if not isinstance(table, Mapping):
+        raise DataFileError(f"{path.name}: [{name}] is missing (a table of the page's words)")
+    missing = [entry for entry in entries if entry not in table]
+    if missing:
+        raise DataFileError(f"{path.name}: [{name}] is missing {', '.join(repr(entry) for entry in missing)}")
+    unknown = sorted(set(table) - set(entries))
+    if unknown:
+        raise DataFileError(f"{path.name}: [{name}] has unknown entry {', '.join(repr(entry) for entry in unknown)}")
+    medicine = {"medicine", "Medicine"}
+    return {
+        entry: _template(table[entry], f"[{name}] {entry}", medicine | placeholders.get(entry, frozenset()), path)
+        for entry in entries
+    }
+
+
+@dataclass(frozen=True, slots=True)
 class Labels:
     """The words every surface (chat, terminal, tests) shows the same way, from wording.toml: the label of
     each banner level, the "unverified" marker, the plain "not found" reply and the chat page's words.
@@ -104,6 +234,8 @@ class Labels:
     page_title: str  # [page] title, with {medicine}/{Medicine} to fill
     page_prompt: str
     page_examples: tuple[str, ...]
+    chat: ChatWords  # [chat]: every other word of the chat page
+    document_page: DocumentPageWords  # [document_page]: the "Show in document" page
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: Path = SAFETY_FILE) -> Labels:
@@ -145,6 +277,8 @@ class Labels:
                 _template(example, f"[page] examples item {number}", medicine, path)
                 for number, example in enumerate(examples, start=1)
             ),
+            chat=ChatWords.from_dict(data.get("chat"), path),
+            document_page=DocumentPageWords.from_dict(data.get("document_page"), path),
         )
 
     def level(self, level: Level | str) -> str:

@@ -6,6 +6,8 @@ so a test checks that every surface shows the file's words, never a third copy.
 
 from __future__ import annotations
 
+import ast
+import html
 import json
 import re
 import socket
@@ -22,7 +24,7 @@ from assistant.engine import Assistant
 from assistant.errors import DataFileError, InvalidQuestionError, MissingDependencyError
 from assistant.lexicon import VOCABULARY_FILE, Vocabulary
 from assistant.records import Answer, Document, Level, Notice
-from assistant.safety import SafetyMessages
+from assistant.safety import SafetyMessages, load_labels
 from assistant.safety.messages import SAFETY_FILE
 from assistant.store import ensure_index, load_index
 from assistant.topics import TOPICS_FILE, load_topics
@@ -54,6 +56,120 @@ def _code_files() -> list[Path]:
 def test_a_user_visible_sentence_is_written_only_in_wording_toml(sentence):
     copies = [str(p.relative_to(REPO)) for p in _code_files() if sentence in p.read_text(encoding="utf-8")]
     assert not copies, f"{sentence!r} is written again in {copies}; read it from wording.toml"
+
+
+def _fixed_pieces(template: str) -> list[str]:
+    """The words of a template that are shown as written: its markup and placeholders taken out. A single word
+    between placeholders ("of", "characters") is no label of its own, so it is left out."""
+    plain = template.replace("**", "").replace("==", "")
+    pieces = [piece.strip(" .,:;()“”·") for piece in re.split(r"\{\w+\}", plain) if re.search(r"[A-Za-z]", piece)]
+    return pieces if len(pieces) == 1 and pieces[0] == plain.strip(" .") else [p for p in pieces if " " in p]
+
+
+# Every label and sentence of the chat page and the document page, as wording.toml has them.
+PAGE_WORDS = [
+    (f"[{table}] {key}", piece)
+    for table in ("chat", "document_page")
+    for key, value in WORDING[table].items()
+    for template in (value if isinstance(value, list) else [value])
+    for piece in _fixed_pieces(template)
+]
+
+
+def _python_strings(path: Path) -> list[str]:
+    """The string literals of a Python file (f-string parts too), without its docstrings (they name labels)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
+
+
+def _script_strings(path: Path) -> list[str]:
+    """The string literals of a script, without its comments (they name labels)."""
+    code = re.sub(r"(?m)^\s*//.*$|\s//\s.*$", "", path.read_text(encoding="utf-8"))
+    return [
+        m.group(0)[1:-1] for m in re.finditer(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|`(?:[^`\\]|\\.)*`', code)
+    ]
+
+
+def _literals() -> dict[str, list[str]]:
+    return {
+        str(p.relative_to(REPO)): _python_strings(p) if p.suffix == ".py" else _script_strings(p) for p in _code_files()
+    }
+
+
+LITERALS = _literals()
+
+
+@pytest.mark.parametrize(("entry", "words"), PAGE_WORDS, ids=[f"{e} {w[:30]}" for e, w in PAGE_WORDS])
+def test_a_page_label_or_sentence_is_written_only_in_wording_toml(entry, words):
+    """The chat's buttons, headings, counter, copy and error sentences, and the document page's words: no
+    string in the code or the tests holds them (a one-word label: no string is exactly that word)."""
+    several = len(re.findall(r"\w+", words)) > 1
+    pattern = re.compile(r"(?<![A-Za-z])" + re.escape(words) + r"(?![A-Za-z])")
+    copies = [
+        path
+        for path, strings in LITERALS.items()
+        if any(pattern.search(s) if several else s.strip(" .:") == words for s in strings)
+    ]
+    assert not copies, f"{entry} ({words!r}) is written again in {copies}; read it from load_labels()"
+
+
+def test_every_word_chat_js_shows_is_handed_to_it_by_the_page():
+    """chat.js reads its words from #bq-words (ui/app.py script_words): each one it asks for is there."""
+    from ui.app import SCRIPT_WORDS, script_words
+
+    asked = set(re.findall(r"words\(\)\.(\w+)", (REPO / "ui" / "chat.js").read_text(encoding="utf-8")))
+    given = {
+        re.sub(r"-(\w)", lambda m: m.group(1).upper(), name)
+        for name in re.findall(r'data-([\w-]+)="', script_words(load_labels()))
+    }
+    assert asked and asked <= given, f"chat.js reads {sorted(asked - given)} that the page does not give it"
+    assert set(SCRIPT_WORDS.values()) == set(re.findall(r'data-([\w-]+)="', script_words(load_labels())))
+    for entry, attribute in SCRIPT_WORDS.items():
+        assert f'data-{attribute}="{html.escape(WORDING["chat"][entry], quote=True)}"' in script_words(load_labels())
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        ("\ncopy_answer = ", "\n# copy_answer = ", r"\[chat\] is missing 'copy_answer'"),
+        ("\ncopy_answer = ", "\ncopy_anwser = ", r"\[chat\] is missing 'copy_answer'"),
+        ("\ncopied = ", "\ncopyed = 'x'\ncopied = ", r"\[chat\] has unknown entry 'copyed'"),
+        ("{over} too many", "{too_many} too many", r"\[chat\] counter_over uses \{too_many\}; allowed here"),
+        ("could not answer: {error}", "could not answer: {error", r"\[chat\] could_not_answer is not a valid template"),
+        ("\nask_button = ", "\nask_button = 3\n# ", r"\[chat\] ask_button must be a non-empty text"),
+        ("\n[chat]\n", "\n[chat_words]\n", r"\[chat\] is missing"),
+        ('title = "{title} (document)"', 'title = "{name} (document)"', r"\[document_page\] title uses \{name\}"),
+        ("\nback_to_chat = ", "\n# back_to_chat = ", r"\[document_page\] is missing 'back_to_chat'"),
+    ],
+    ids=[
+        "missing",
+        "misspelt",
+        "unknown",
+        "bad-placeholder",
+        "unbalanced",
+        "not-text",
+        "no-table",
+        "page-title",
+        "page",
+    ],
+)
+def test_a_bad_page_word_is_refused_naming_the_file_and_the_entry(tmp_path, old, new, named):
+    path = _edited(tmp_path, SAFETY_FILE, old, new)
+    with pytest.raises(DataFileError, match=named) as caught:
+        load_labels(path)
+    assert str(caught.value).startswith("wording.toml: ")
 
 
 def _answer_with_every_level() -> Answer:
