@@ -34,7 +34,7 @@ from assistant.lexicon import Lexicon, QueryTerms
 from assistant.medicines import MedicineNames, mask_names, mask_pattern
 from assistant.partners import find_partners
 from assistant.passages import Quoter
-from assistant.records import Answer, Document, Question
+from assistant.records import Answer, Category, Document, Question
 from assistant.retrieval import Retriever
 from assistant.routing import MedicineRouter, Route
 from assistant.safety import SafetyAssessment, SafetyDetector
@@ -56,6 +56,8 @@ class _Prepared:
 
 
 WARM_UP_QUESTION = "What are the side effects?"
+# A dosing question about a child: both cautions are on the question (safety/rules.toml).
+CHILD_DOSE = frozenset({Category.CHILDREN, Category.DOSING})
 
 # Shown instead of passages when a question ran out of time (Settings.answer_budget_ms).
 OVER_BUDGET_MESSAGE = (
@@ -210,6 +212,7 @@ class Assistant:
             load_topics(), embedder, mask=lambda text: mask_names(text, every_medicine), encode_examples=examples.encode
         )
         self.citations = tuple(t for t in self.topics.topics if t.citation)
+        self._children_topics = tuple(t for t in self.topics.topics if t.name == "children")
         self.retriever = Retriever(index, settings, self.lexicon, self.topics.topics)
         self.quoter = Quoter(self.retriever)
         self.safety = SafetyDetector(
@@ -325,6 +328,10 @@ class Assistant:
                 topics = TopicReading(
                     emergency_topics(self.topics.topics, safety.urgent_categories) or (NO_TOPIC,), True, True
                 )
+            elif safety.categories >= CHILD_DOSE:
+                # A child's dose comes only from their prescriber (SAFETY.md section 2, "Children"): only
+                # passages about children are quoted, or "not found"; an adult dose is never shown for a child.
+                topics = TopicReading(self._children_topics or (NO_TOPIC,), True, True)
             partners = (
                 ()
                 if safety.emergency
