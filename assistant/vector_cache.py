@@ -141,31 +141,57 @@ def encode_with_cache(embedder: Embedder, texts: Sequence[str], index_dir: Path,
     With `use_cache`, the cache in `index_dir` is read first and afterwards replaced by the entries of
     these texts only. Without it, nothing is read or written (repeated texts are still embedded once).
     """
-    identity = embedder_identity(embedder)
-    keys = text_keys(identity, texts)
-    unique: dict[bytes, int] = {}
-    for i, key in enumerate(keys):
-        unique.setdefault(key, i)
-    cached, damaged = read_cache(index_dir, embedder.dimension) if use_cache else ({}, 0)
-    missing = [key for key in unique if key not in cached]
-    fresh = embedder.encode([texts[unique[key]] for key in missing], show_progress=True) if missing else None
-    by_key = {key: cached[key] for key in unique if key in cached}
-    if fresh is not None:
-        by_key.update(zip(missing, np.asarray(fresh, dtype=np.float32), strict=True))
-    dimension = embedder.dimension
-    vectors = (
-        np.stack([by_key[key] for key in keys]).astype(np.float32) if keys else np.zeros((0, dimension), np.float32)
-    )
-    if use_cache and (missing or damaged or len(cached) != len(unique)):
-        # Only vectors that pass the norm check are kept: the caller refuses a build with bad vectors anyway.
-        kept = [key for key in unique if sane_norms(by_key[key][None, :])]
-        write_cache(
-            index_dir, kept, np.stack([by_key[k] for k in kept]) if kept else np.zeros((0, dimension), np.float32)
-        )
-    return Encoded(vectors, len(texts), len(unique), len(unique) - len(missing), len(missing), damaged)
+    cache = CachedVectors(embedder, index_dir, read=use_cache)
+    vectors = cache.encode(texts, show_progress=True)
+    if use_cache:
+        cache.save()
+    unique = len(cache.used)
+    return Encoded(vectors, len(texts), unique, unique - cache.embedded, cache.embedded, cache.damaged)
 
 
-class ExampleVectors:
+class CachedVectors:
+    """Vectors of texts, taken from the cache file `file_name` in `folder` where it has them, the others
+    given to the model (each distinct text once). Use `encode`, then `save` once: the file then holds
+    exactly the texts of this use (an unchanged cache is not written again)."""
+
+    def __init__(self, embedder: Embedder, folder: Path, file_name: str = CACHE_FILE, *, read: bool = True) -> None:
+        self.embedder = embedder
+        self.folder = folder
+        self.file_name = file_name
+        self._identity = embedder_identity(embedder)
+        self._cached, self.damaged = read_cache(folder, embedder.dimension, file_name) if read else ({}, 0)
+        self.used: dict[bytes, np.ndarray] = {}  # by key, every text encoded or reused so far
+        self.embedded = 0  # distinct texts given to the model
+
+    def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        """Vectors for `texts` (row i for texts[i]), from the cache where it has them."""
+        keys = text_keys(self._identity, texts)
+        missing = {
+            key: text for key, text in zip(keys, texts, strict=True) if key not in self._cached and key not in self.used
+        }
+        if missing:
+            fresh = self.embedder.encode(list(missing.values()), show_progress=show_progress)
+            self.used.update(zip(missing, np.asarray(fresh, dtype=np.float32), strict=True))
+            self.embedded += len(missing)
+        for key in keys:
+            if key not in self.used:
+                self.used[key] = self._cached[key]
+        if not keys:
+            return np.zeros((0, self.embedder.dimension), np.float32)
+        return np.stack([self.used[key] for key in keys])
+
+    def save(self) -> None:
+        """Replace the cache file with the entries of this use. Raises OSError when it cannot be written.
+
+        Only vectors that pass the norm check are kept: a build refuses bad vectors anyway."""
+        if not self.embedded and not self.damaged and set(self.used) == set(self._cached):
+            return
+        kept = [key for key in self.used if sane_norms(self.used[key][None, :])]
+        vectors = np.stack([self.used[k] for k in kept]) if kept else np.zeros((0, self.embedder.dimension), np.float32)
+        write_cache(self.folder, kept, vectors, self.file_name)
+
+
+class ExampleVectors(CachedVectors):
     """The vectors of the safety and topic example phrases, kept between starts in `folder`.
 
     Encoding the banks (a few hundred phrases) was about 0.6 s of every start. The phrases change only
@@ -178,42 +204,8 @@ class ExampleVectors:
     """
 
     def __init__(self, embedder: Embedder, folder: Path) -> None:
-        self.embedder = embedder
-        self.folder = folder
-        self._identity = embedder_identity(embedder)
-        try:
-            self._cached, self.damaged = read_cache(folder, embedder.dimension, EXAMPLES_CACHE_FILE)
-        except OSError:  # an unreadable folder: nothing cached
-            self._cached, self.damaged = {}, 0
-        self._used: dict[bytes, np.ndarray] = {}
-        self.embedded = 0  # phrases given to the model in this start
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors for `texts` (row i for texts[i]), from the cache where it has them."""
-        keys = text_keys(self._identity, texts)
-        missing = {
-            key: text
-            for key, text in zip(keys, texts, strict=True)
-            if key not in self._cached and key not in self._used
-        }
-        if missing:
-            fresh = np.asarray(self.embedder.encode(list(missing.values())), dtype=np.float32)
-            self._used.update(zip(missing, fresh, strict=True))
-            self.embedded += len(missing)
-        for key in keys:
-            if key not in self._used:
-                self._used[key] = self._cached[key]
-        if not keys:
-            return np.zeros((0, self.embedder.dimension), np.float32)
-        return np.stack([self._used[key] for key in keys])
+        super().__init__(embedder, folder, EXAMPLES_CACHE_FILE)
 
     def save(self) -> None:
-        """Keep exactly the phrases encoded or reused in this start (unchanged cache: nothing written)."""
-        if not self.embedded and not self.damaged and set(self._used) == set(self._cached):
-            return
-        kept = [key for key in self._used if sane_norms(self._used[key][None, :])]
-        vectors = (
-            np.stack([self._used[k] for k in kept]) if kept else np.zeros((0, self.embedder.dimension), np.float32)
-        )
         with contextlib.suppress(OSError):  # not writable: the phrases are encoded again at the next start
-            write_cache(self.folder, kept, vectors, EXAMPLES_CACHE_FILE)
+            super().save()
